@@ -1,0 +1,1 @@
+//! Deterministic demo dealer-group generator.

@@ -1,0 +1,1 @@
+//! Customer-database mining. Architecture invariant: this crate does no IO.

@@ -1,0 +1,1 @@
+//! The one store interface over SQLite and PostgreSQL: schema, migrations, queries. The only crate with SQL.
