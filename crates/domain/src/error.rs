@@ -13,7 +13,11 @@ pub enum Lang {
 
 impl Lang {
     pub fn parse(s: &str) -> Lang {
-        if s.to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::Zh }
+        if s.to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
     }
     pub fn code(self) -> &'static str {
         match self {
@@ -89,30 +93,58 @@ impl Rule {
             (Rule::VinLength, En) => "a VIN has exactly 17 characters".into(),
             (Rule::VinCharacters, Zh) => "车架号只能包含数字和字母，且不含 I、O、Q".into(),
             (Rule::VinCharacters, En) => "a VIN uses digits and letters except I, O and Q".into(),
-            (Rule::VinCheckDigit { expected }, Zh) => format!("车架号第 9 位校验码错误（应为 {expected}）"),
-            (Rule::VinCheckDigit { expected }, En) => format!("VIN check digit (position 9) is wrong; expected {expected}"),
-            (Rule::VinModelYear, Zh) => "车架号第 10 位（车型年份）不能是 I、O、Q、U、Z 或 0".into(),
-            (Rule::VinModelYear, En) => "VIN position 10 (model year) cannot be I, O, Q, U, Z or 0".into(),
+            (Rule::VinCheckDigit { expected }, Zh) => {
+                format!("车架号第 9 位校验码错误（应为 {expected}）")
+            }
+            (Rule::VinCheckDigit { expected }, En) => {
+                format!("VIN check digit (position 9) is wrong; expected {expected}")
+            }
+            (Rule::VinModelYear, Zh) => {
+                "车架号第 10 位（车型年份）不能是 I、O、Q、U、Z 或 0".into()
+            }
+            (Rule::VinModelYear, En) => {
+                "VIN position 10 (model year) cannot be I, O, Q, U, Z or 0".into()
+            }
             (Rule::IdLength, Zh) => "身份证号必须是 18 位（旧证 15 位）".into(),
             (Rule::IdLength, En) => "a resident ID has 18 digits (15 for the old form)".into(),
             (Rule::IdCharacters, Zh) => "身份证号只能是数字，最后一位可以是 X".into(),
-            (Rule::IdCharacters, En) => "a resident ID is digits, with X allowed as the last character".into(),
+            (Rule::IdCharacters, En) => {
+                "a resident ID is digits, with X allowed as the last character".into()
+            }
             (Rule::IdBirthDate, Zh) => "身份证号中的出生日期无效".into(),
-            (Rule::IdBirthDate, En) => "the birth date inside the ID number is not a real date".into(),
-            (Rule::IdCheckDigit { expected }, Zh) => format!("身份证号校验码错误（应为 {expected}）"),
-            (Rule::IdCheckDigit { expected }, En) => format!("ID check digit is wrong (ISO 7064 MOD 11-2); expected {expected}"),
+            (Rule::IdBirthDate, En) => {
+                "the birth date inside the ID number is not a real date".into()
+            }
+            (Rule::IdCheckDigit { expected }, Zh) => {
+                format!("身份证号校验码错误（应为 {expected}）")
+            }
+            (Rule::IdCheckDigit { expected }, En) => {
+                format!("ID check digit is wrong (ISO 7064 MOD 11-2); expected {expected}")
+            }
             (Rule::IdPermitPrefix, Zh) => "港澳台居民居住证号码应以 81、82 或 83 开头".into(),
-            (Rule::IdPermitPrefix, En) => "a Hong Kong/Macau/Taiwan residence permit number starts with 81, 82 or 83".into(),
+            (Rule::IdPermitPrefix, En) => {
+                "a Hong Kong/Macau/Taiwan residence permit number starts with 81, 82 or 83".into()
+            }
             (Rule::IdForeignerPrefix, Zh) => "外国人永久居留身份证号码应以 9 开头".into(),
-            (Rule::IdForeignerPrefix, En) => "a foreigner's permanent residence ID starts with 9".into(),
+            (Rule::IdForeignerPrefix, En) => {
+                "a foreigner's permanent residence ID starts with 9".into()
+            }
             (Rule::PassportFormat, Zh) => "护照号码应为 5–20 位字母或数字".into(),
             (Rule::PassportFormat, En) => "a passport number has 5–20 letters or digits".into(),
             (Rule::MobileFormat, Zh) => "手机号应为 1 开头、第二位 3–9 的 11 位数字".into(),
-            (Rule::MobileFormat, En) => "a mobile number has 11 digits starting with 1 and then 3–9".into(),
+            (Rule::MobileFormat, En) => {
+                "a mobile number has 11 digits starting with 1 and then 3–9".into()
+            }
             (Rule::PlateFormat, Zh) => "车牌号格式不正确（普通 7 位，新能源 8 位）".into(),
-            (Rule::PlateFormat, En) => "not a valid plate (7 characters, or 8 for new-energy plates)".into(),
-            (Rule::DateFormat, Zh) => "日期格式不正确（如 2023-01-05、2023/1/5、2023年1月5日、20230105）".into(),
-            (Rule::DateFormat, En) => "not a date (e.g. 2023-01-05, 2023/1/5, 2023年1月5日, 20230105)".into(),
+            (Rule::PlateFormat, En) => {
+                "not a valid plate (7 characters, or 8 for new-energy plates)".into()
+            }
+            (Rule::DateFormat, Zh) => {
+                "日期格式不正确（如 2023-01-05、2023/1/5、2023年1月5日、20230105）".into()
+            }
+            (Rule::DateFormat, En) => {
+                "not a date (e.g. 2023-01-05, 2023/1/5, 2023年1月5日, 20230105)".into()
+            }
             (Rule::Email, Zh) => "电子邮箱格式不正确".into(),
             (Rule::Email, En) => "not an e-mail address".into(),
         }
@@ -129,7 +161,11 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, value: impl Into<String>, rule: Rule) -> Self {
-        ValidationError { field: field.into(), value: value.into(), rule }
+        ValidationError {
+            field: field.into(),
+            value: value.into(),
+            rule,
+        }
     }
     /// The same error reported under another field name (e.g. an import column header).
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -141,8 +177,18 @@ impl ValidationError {
     }
     pub fn message(&self, lang: Lang) -> String {
         match lang {
-            Lang::Zh => format!("{}「{}」：{}", self.field, self.value, self.rule.message(lang)),
-            Lang::En => format!("{} {:?}: {}", self.field, self.value, self.rule.message(lang)),
+            Lang::Zh => format!(
+                "{}「{}」：{}",
+                self.field,
+                self.value,
+                self.rule.message(lang)
+            ),
+            Lang::En => format!(
+                "{} {:?}: {}",
+                self.field,
+                self.value,
+                self.rule.message(lang)
+            ),
         }
     }
 }
