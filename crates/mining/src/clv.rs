@@ -724,3 +724,256 @@ fn log_sum_exp(a: f64, b: f64) -> f64 {
     let m = a.max(b);
     m + ((a - m).exp() + (b - m).exp()).ln()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    #[test]
+    fn summary_merges_same_day_and_drops_late_customers() {
+        // Customer 1: day 0 (10 + 5 = one occasion of 15), day 14 (20), day 21 (40), day 40
+        // after the calibration end. Customer 2 starts after the end. Customer 3 buys once.
+        let customer = [1, 1, 1, 1, 1, 2, 3];
+        let date = [0, 0, 14, 21, 40, 35, 7];
+        let amount = [10.0, 5.0, 20.0, 40.0, 99.0, 1.0, 8.0];
+        let s = summarize(&customer, &date, &amount, 30, Period::Week).expect("summary");
+        assert_eq!(s.customer, vec![1, 3]);
+        assert_eq!(s.frequency, vec![2, 0]);
+        assert!(close(s.recency[0], 3.0, 1e-15) && close(s.age[0], 30.0 / 7.0, 1e-15));
+        // Monetary is the mean of the repeat occasions (20 and 40), not of all purchases.
+        assert!(close(s.monetary[0], 30.0, 1e-15));
+        assert_eq!(
+            (s.recency[1], s.age[1], s.monetary[1]),
+            (0.0, 23.0 / 7.0, 0.0)
+        );
+        let m = summarize(&[1], &[0], &[1.0], 365, Period::Month).expect("summary");
+        assert!(close(m.age[0], 12.0 * 365.0 / 365.25, 1e-15));
+    }
+
+    #[test]
+    fn summary_rejects_bad_input() {
+        assert!(matches!(
+            summarize(&[], &[], &[], 0, Period::Day),
+            Err(MiningError::Empty)
+        ));
+        assert!(summarize(&[1], &[0], &[-1.0], 5, Period::Day).is_err());
+        assert!(summarize(&[1, 2], &[0], &[1.0], 5, Period::Day).is_err());
+        assert!(summarize(&[1], &[10], &[1.0], 5, Period::Day).is_err());
+    }
+
+    #[test]
+    fn bgnbd_likelihood_and_p_alive_by_hand() {
+        let unit = BgNbd {
+            r: 1.0,
+            alpha: 1.0,
+            a: 1.0,
+            b: 1.0,
+        };
+        // x = 0, T = 1: B(1,1)/B(1,1) · α^r/(α+T)^r = 1/2.
+        assert!(close(unit.log_likelihood(0, 0.0, 1.0), 0.5f64.ln(), 1e-13));
+        // x = 1, t_x = 1, T = 2: B(1,2)/B(1,1)·Γ(2)/3² + B(2,1)/B(1,1)·Γ(2)/2² = 1/18 + 1/8.
+        assert!(close(
+            unit.log_likelihood(1, 1.0, 2.0),
+            (13.0f64 / 72.0).ln(),
+            1e-13
+        ));
+        // P(alive) = 1/(1 + a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}) = 1/(1 + 1 · (3/2)²).
+        assert!(close(unit.p_alive(1, 1.0, 2.0), 1.0 / 3.25, 1e-14));
+        assert_eq!(unit.p_alive(0, 0.0, 5.0), 1.0);
+    }
+
+    #[test]
+    fn bgnbd_unconditional_expectation_by_hand() {
+        // r = α = 1, a = 2, b = 1: λ ~ Exp(1), p has density 2p, E[X(t)|λ,p] = (1 − e^{−λpt})/p,
+        // so E[X(1)] = 2∫₀¹ p/(1+p) dp = 2(1 − ln 2).
+        let m = BgNbd {
+            r: 1.0,
+            alpha: 1.0,
+            a: 2.0,
+            b: 1.0,
+        };
+        let want = 2.0 * (1.0 - 2f64.ln());
+        assert!(close(m.expected_purchases_new(1.0), want, 1e-12));
+        // A customer seen at time 0 with T = 0 and no repeat is a new customer.
+        assert!(close(m.expected_purchases(1.0, 0, 0.0, 0.0), want, 1e-12));
+        assert_eq!(m.expected_purchases(0.0, 3, 1.0, 2.0), 0.0);
+    }
+
+    #[test]
+    fn bgnbd_conditional_expectation_against_numerical_integration() {
+        // E[Y(t)|x,t_x,T] = ∫∫ (1−p)^x λ^x e^{−λT} (1 − e^{−λpt})/p g(λ) f(p)
+        //                  / ∫∫ [(1−p)^x λ^x e^{−λT} + p(1−p)^{x−1} λ^x e^{−λt_x}] g(λ) f(p),
+        // the individual-level model integrated over the priors with a midpoint rule.
+        let m = BgNbd {
+            r: 2.0,
+            alpha: 3.0,
+            a: 2.5,
+            b: 4.0,
+        };
+        let (x, t_x, big_t, t) = (2u32, 5.0, 8.0, 6.0);
+        let xf = f64::from(x);
+        let (nl, np, lmax) = (1500, 1500, 6.0);
+        let ln_g0 = m.r * m.alpha.ln() - ln_gamma(m.r);
+        let ln_f0 = -crate::special::ln_beta(m.a, m.b);
+        let (mut num, mut den, mut alive) = (0.0, 0.0, 0.0);
+        for i in 0..nl {
+            let lam = (i as f64 + 0.5) * lmax / nl as f64;
+            let g = (ln_g0 + (m.r - 1.0) * lam.ln() - m.alpha * lam).exp();
+            for j in 0..np {
+                let p = (j as f64 + 0.5) / np as f64;
+                let f = (ln_f0 + (m.a - 1.0) * p.ln() + (m.b - 1.0) * (1.0 - p).ln()).exp();
+                let still = (1.0 - p).powf(xf) * lam.powf(xf) * (-lam * big_t).exp();
+                let gone = p * (1.0 - p).powf(xf - 1.0) * lam.powf(xf) * (-lam * t_x).exp();
+                num += still * (1.0 - (-lam * p * t).exp()) / p * g * f;
+                alive += still * g * f;
+                den += (still + gone) * g * f;
+            }
+        }
+        assert!(close(
+            m.expected_purchases(t, x, t_x, big_t),
+            num / den,
+            2e-4
+        ));
+        assert!(close(m.p_alive(x, t_x, big_t), alive / den, 2e-4));
+    }
+
+    #[test]
+    fn gamma_gamma_by_hand() {
+        // p = q = γ = 1, x = 1, m = 1: Γ(2)/(Γ(1)Γ(1)) · 1 · 1 · 1/(1+1)² = 1/4.
+        let unit = GammaGamma {
+            p: 1.0,
+            q: 1.0,
+            v: 1.0,
+        };
+        assert!(close(unit.log_likelihood(1, 1.0), 0.25f64.ln(), 1e-13));
+        // p(γ + x m)/(px + q − 1) = 2(4 + 10)/(4 + 3 − 1) = 28/6; x = 0 → pγ/(q−1) = 4.
+        let g = GammaGamma {
+            p: 2.0,
+            q: 3.0,
+            v: 4.0,
+        };
+        assert!(close(g.expected_spend(2, 5.0), 28.0 / 6.0, 1e-14));
+        assert!(close(g.expected_spend(0, 0.0), 4.0, 1e-14));
+    }
+
+    #[test]
+    fn gamma_gamma_density_against_numerical_integration() {
+        // m_x | ν ~ Gamma(shape px, rate νx), ν ~ Gamma(shape q, rate γ): integrate over ν.
+        let g = GammaGamma {
+            p: 2.5,
+            q: 3.0,
+            v: 10.0,
+        };
+        let (x, m) = (3u32, 4.0f64);
+        let xf = f64::from(x);
+        let (px, steps, nu_max) = (g.p * xf, 200_000, 20.0);
+        let mut sum = 0.0;
+        for i in 0..steps {
+            let nu = (i as f64 + 0.5) * nu_max / steps as f64;
+            let ln_cond = px * (nu * xf).ln() + (px - 1.0) * m.ln() - nu * xf * m - ln_gamma(px);
+            let ln_prior = g.q * g.v.ln() + (g.q - 1.0) * nu.ln() - g.v * nu - ln_gamma(g.q);
+            sum += (ln_cond + ln_prior).exp() * nu_max / steps as f64;
+        }
+        assert!(close(g.log_likelihood(x, m), sum.ln(), 1e-6));
+    }
+
+    #[test]
+    fn analytic_gradients_match_finite_differences() {
+        let s = summarize(
+            &[1, 1, 1, 2, 2, 3, 4, 4, 4, 4],
+            &[0, 10, 30, 5, 50, 20, 1, 2, 3, 60],
+            &[5.0, 7.0, 9.0, 3.0, 4.0, 1.0, 2.0, 8.0, 6.0, 12.0],
+            70,
+            Period::Week,
+        )
+        .expect("summary");
+        let rows = compress_bg(&s).expect("rows");
+        let th = [0.7, 3.0, 1.3, 2.2];
+        let mut g = [0.0; 4];
+        bg_ll_grad(&rows, 7.0, &th, &mut g);
+        let direct = |th: &[f64; 4]| -> f64 {
+            let m = BgNbd {
+                r: th[0],
+                alpha: th[1],
+                a: th[2],
+                b: th[3],
+            };
+            (0..s.len())
+                .map(|i| m.log_likelihood(s.frequency[i], s.recency[i], s.age[i]))
+                .sum()
+        };
+        let mut ignored = [0.0; 4];
+        assert!(close(
+            bg_ll_grad(&rows, 7.0, &th, &mut ignored),
+            direct(&th),
+            1e-12
+        ));
+        for j in 0..4 {
+            let h = 1e-6;
+            let (mut up, mut down) = (th, th);
+            up[j] += h;
+            down[j] -= h;
+            let num = (direct(&up) - direct(&down)) / (2.0 * h);
+            assert!(close(g[j], num, 1e-6), "parameter {j}: {} vs {num}", g[j]);
+        }
+        let gg_rows = GgRows {
+            xs: vec![1, 3],
+            x_index: vec![0, 0, 1],
+            m: vec![2.0, 5.0, 3.5],
+            ln_m: vec![2f64.ln(), 5f64.ln(), 3.5f64.ln()],
+        };
+        let th = [1.5, 2.5, 6.0];
+        let mut g = [0.0; 3];
+        gg_ll_grad(&gg_rows, &th, &mut g);
+        let direct = |th: &[f64; 3]| -> f64 {
+            let m = GammaGamma {
+                p: th[0],
+                q: th[1],
+                v: th[2],
+            };
+            m.log_likelihood(1, 2.0) + m.log_likelihood(1, 5.0) + m.log_likelihood(3, 3.5)
+        };
+        for j in 0..3 {
+            let h = 1e-6;
+            let (mut up, mut down) = (th, th);
+            up[j] += h;
+            down[j] -= h;
+            let num = (direct(&up) - direct(&down)) / (2.0 * h);
+            assert!(close(g[j], num, 1e-6), "parameter {j}");
+        }
+    }
+
+    #[test]
+    fn discounted_clv_by_hand() {
+        // The discount rule on a 2-period horizon:
+        // CLV = E[M]·(E[Y(1)]/(1+d) + (E[Y(2)] − E[Y(1)])/(1+d)²).
+        let bg = BgNbd {
+            r: 1.0,
+            alpha: 2.0,
+            a: 2.0,
+            b: 3.0,
+        };
+        let gg = GammaGamma {
+            p: 2.0,
+            q: 3.0,
+            v: 4.0,
+        };
+        let s = summarize(&[7, 7], &[0, 14], &[10.0, 6.0], 28, Period::Week).expect("summary");
+        let (x, t_x, t) = (1, 2.0, 4.0);
+        let y1 = bg.expected_purchases(1.0, x, t_x, t);
+        let y2 = bg.expected_purchases(2.0, x, t_x, t);
+        let spend = gg.expected_spend(1, 6.0);
+        let d = 0.1;
+        let want = spend * (y1 / 1.1 + (y2 - y1) / 1.21);
+        let got = predict(&s, &bg, &gg, 2.0, d).expect("predict");
+        assert!(close(got.clv[0], want, 1e-13));
+        let plain = predict(&s, &bg, &gg, 2.0, 0.0).expect("predict");
+        assert!(close(plain.clv[0], y2 * spend, 1e-13));
+        assert!(close(plain.expected_purchases[0], y2, 1e-15));
+        assert!(predict(&s, &bg, &gg, -1.0, 0.0).is_err());
+    }
+}
