@@ -18,6 +18,7 @@ pub mod kmeans;
 pub mod logistic;
 pub mod optim;
 pub mod rfm;
+pub mod rng;
 pub mod special;
 pub mod survival;
 pub mod value;
