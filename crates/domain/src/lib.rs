@@ -3,6 +3,7 @@
 //! Architecture invariant: this crate does no IO (no files, no network, no database, no
 //! reading of the system clock). Rules that depend on the date take a [`Clock`] or a date.
 
+pub mod class;
 pub mod clock;
 pub mod dates;
 pub mod error;
