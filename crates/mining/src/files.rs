@@ -13,7 +13,7 @@
 use crate::error::{MiningError, Result};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::Read;
+use std::io::{Read, Write};
 
 /// A multiply-rotate hasher (the FxHash scheme) for short byte-string keys; the std SipHash
 /// is several times slower on ten million ids and its DoS resistance buys nothing here.
@@ -245,7 +245,13 @@ where
                 continue;
             }
             if let Err(fe) = row(&mut state, &record) {
-                let line = line_base() + record.position().map_or(0, |p| p.line());
+                // Counted from the bytes: the csv crate's own line count skips blank lines.
+                // The record's position includes blank lines before it.
+                let mut at = bounds[k] + record.position().map_or(0, |p| p.byte()) as usize;
+                while at < body.len() && matches!(body[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+                let line = header_lines + count_newlines(&body[..at]) as u64 + 1;
                 return Err(MiningError::BadValue {
                     line,
                     column: input.header.get(fe.column).cloned().unwrap_or_default(),
@@ -369,4 +375,620 @@ pub fn read_transactions(reader: &mut dyn Read) -> Result<Transactions> {
         return Err(MiningError::Empty);
     }
     Ok(out)
+}
+
+fn parse_event(bytes: &[u8]) -> Option<bool> {
+    match trim(bytes) {
+        b"1" | b"true" | b"TRUE" | b"True" | b"yes" | b"y" | b"Y" => Some(true),
+        b"0" | b"false" | b"FALSE" | b"False" | b"no" | b"n" | b"N" => Some(false),
+        _ => None,
+    }
+}
+
+/// Survival data `duration,event[,group]`.
+#[derive(Debug, Clone, Default)]
+pub struct Durations {
+    pub duration: Vec<f64>,
+    pub event: Vec<bool>,
+    /// Group codes when a group column was asked for.
+    pub group: Option<Vec<u32>>,
+    pub groups: Dictionary,
+}
+
+#[derive(Default)]
+struct DurChunk {
+    interner: Interner,
+    duration: Vec<f64>,
+    event: Vec<bool>,
+    group: Vec<u32>,
+}
+
+/// Reads `duration,event` (event 1/0, true/false, yes/no) and, when `group_col` is given,
+/// that column as the group label.
+pub fn read_durations(reader: &mut dyn Read, group_col: Option<&str>) -> Result<Durations> {
+    let input = read_input(reader)?;
+    let c_dur = require_column(&input.header, &["duration", "time"])?;
+    let c_event = require_column(&input.header, &["event", "observed"])?;
+    let c_group = group_col
+        .map(|g| require_column(&input.header, &[g]))
+        .transpose()?;
+    let chunks = parse_rows(&input, DurChunk::default, |st, rec| {
+        let d = rec.get(c_dur).unwrap_or_default();
+        let duration = parse_f64(d).ok_or_else(|| field_error(c_dur, d, "not a number"))?;
+        if duration < 0.0 {
+            return Err(field_error(c_dur, d, "negative duration"));
+        }
+        let e = rec.get(c_event).unwrap_or_default();
+        let event =
+            parse_event(e).ok_or_else(|| field_error(c_event, e, "event must be 1 or 0"))?;
+        if let Some(cg) = c_group {
+            let g = nonempty_id(rec, cg, "empty group")?;
+            st.group.push(st.interner.code(g));
+        }
+        st.duration.push(duration);
+        st.event.push(event);
+        Ok(())
+    })?;
+    let (groups, remaps) = merge_interners(&chunks.iter().map(|c| &c.interner).collect::<Vec<_>>());
+    let mut out = Durations {
+        groups,
+        ..Durations::default()
+    };
+    let mut group = Vec::new();
+    for (c, remap) in chunks.into_iter().zip(remaps) {
+        group.extend(c.group.iter().map(|&l| remap[l as usize]));
+        out.duration.extend(c.duration);
+        out.event.extend(c.event);
+    }
+    if out.duration.is_empty() {
+        return Err(MiningError::Empty);
+    }
+    out.group = c_group.map(|_| group);
+    Ok(out)
+}
+
+/// Baskets `basket_id,item`, one line per item.
+#[derive(Debug, Clone, Default)]
+pub struct BasketFile {
+    pub baskets: crate::fpgrowth::Baskets,
+    pub items: Dictionary,
+}
+
+#[derive(Default)]
+struct BasketChunk {
+    baskets: Interner,
+    items: Interner,
+    basket: Vec<u32>,
+    item: Vec<u32>,
+}
+
+/// Reads `basket_id,item` (also `order_id`/`work_order`, `product`/`part`).
+pub fn read_baskets(reader: &mut dyn Read) -> Result<BasketFile> {
+    let input = read_input(reader)?;
+    let c_basket = require_column(
+        &input.header,
+        &["basket_id", "basket", "order_id", "work_order"],
+    )?;
+    let c_item = require_column(&input.header, &["item", "product", "part"])?;
+    let chunks = parse_rows(&input, BasketChunk::default, |st, rec| {
+        let b = nonempty_id(rec, c_basket, "empty basket id")?;
+        let i = nonempty_id(rec, c_item, "empty item")?;
+        st.basket.push(st.baskets.code(b));
+        st.item.push(st.items.code(i));
+        Ok(())
+    })?;
+    let (_, basket_maps) = merge_interners(&chunks.iter().map(|c| &c.baskets).collect::<Vec<_>>());
+    let (items, item_maps) = merge_interners(&chunks.iter().map(|c| &c.items).collect::<Vec<_>>());
+    let (mut basket, mut item) = (Vec::new(), Vec::new());
+    for ((c, bm), im) in chunks.into_iter().zip(basket_maps).zip(item_maps) {
+        basket.extend(c.basket.iter().map(|&l| bm[l as usize]));
+        item.extend(c.item.iter().map(|&l| im[l as usize]));
+    }
+    if basket.is_empty() {
+        return Err(MiningError::Empty);
+    }
+    Ok(BasketFile {
+        baskets: crate::fpgrowth::Baskets::from_pairs(&basket, &item)?,
+        items,
+    })
+}
+
+/// A feature table: an optional id column and numeric feature columns.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureTable {
+    pub ids: Vec<String>,
+    pub names: Vec<String>,
+    pub columns: Vec<Vec<f64>>,
+}
+
+impl FeatureTable {
+    pub fn column_refs(&self) -> Vec<&[f64]> {
+        self.columns.iter().map(Vec::as_slice).collect()
+    }
+}
+
+#[derive(Default)]
+struct FeatureChunk {
+    ids: Vec<String>,
+    columns: Vec<Vec<f64>>,
+}
+
+/// Reads a feature table. The id column is `id_col` when given, else a column named `id`
+/// or `customer_id` if there is one (else rows are numbered from 1); every other column
+/// must hold numbers.
+pub fn read_features(reader: &mut dyn Read, id_col: Option<&str>) -> Result<FeatureTable> {
+    let input = read_input(reader)?;
+    let c_id = match id_col {
+        Some(name) => Some(require_column(&input.header, &[name])?),
+        None => find_column(&input.header, &["id", "customer_id"]),
+    };
+    let feature_cols: Vec<usize> = (0..input.header.len())
+        .filter(|&c| Some(c) != c_id)
+        .collect();
+    if feature_cols.is_empty() {
+        return Err(MiningError::MissingColumn {
+            column: "a numeric feature".into(),
+            found: input.header.join(","),
+        });
+    }
+    let k = feature_cols.len();
+    let chunks = parse_rows(
+        &input,
+        || FeatureChunk {
+            ids: Vec::new(),
+            columns: vec![Vec::new(); k],
+        },
+        |st, rec| {
+            for (slot, &c) in feature_cols.iter().enumerate() {
+                let v = rec.get(c).unwrap_or_default();
+                let x = parse_f64(v).ok_or_else(|| field_error(c, v, "not a number"))?;
+                st.columns[slot].push(x);
+            }
+            if let Some(ci) = c_id {
+                st.ids.push(
+                    String::from_utf8_lossy(trim(rec.get(ci).unwrap_or_default())).into_owned(),
+                );
+            }
+            Ok(())
+        },
+    )?;
+    let mut out = FeatureTable {
+        names: feature_cols
+            .iter()
+            .map(|&c| input.header[c].clone())
+            .collect(),
+        columns: vec![Vec::new(); k],
+        ids: Vec::new(),
+    };
+    for c in chunks {
+        out.ids.extend(c.ids);
+        for (dst, src) in out.columns.iter_mut().zip(c.columns) {
+            dst.extend(src);
+        }
+    }
+    let n = out.columns[0].len();
+    if n == 0 {
+        return Err(MiningError::Empty);
+    }
+    if c_id.is_none() {
+        out.ids = (1..=n).map(|i| i.to_string()).collect();
+    }
+    Ok(out)
+}
+
+/// Language of names written into output files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn parse(text: &str) -> Option<Lang> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "cn" | "chinese" => Some(Lang::Zh),
+            "en" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+fn write_err(e: impl std::fmt::Display) -> MiningError {
+    MiningError::Write(e.to_string())
+}
+
+fn csv_writer(w: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+    csv::WriterBuilder::new().from_writer(w)
+}
+
+fn num(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        v.to_string()
+    }
+}
+
+/// `customer_id,recency_days,frequency,monetary,r,f,m,segment`; the segment name in the
+/// chosen language.
+pub fn write_rfm(
+    w: &mut dyn Write,
+    t: &crate::rfm::RfmTable,
+    customers: &Dictionary,
+    lang: Lang,
+) -> Result<()> {
+    let mut out = csv_writer(w);
+    out.write_record([
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r",
+        "f",
+        "m",
+        "segment",
+    ])
+    .map_err(write_err)?;
+    for i in 0..t.len() {
+        let seg = match lang {
+            Lang::Zh => t.segment[i].name_zh(),
+            Lang::En => t.segment[i].name_en(),
+        };
+        out.write_record([
+            customers.name(t.customer[i]),
+            &t.recency_days[i].to_string(),
+            &t.frequency[i].to_string(),
+            &num(t.monetary[i]),
+            &t.r[i].to_string(),
+            &t.f[i].to_string(),
+            &t.m[i].to_string(),
+            seg,
+        ])
+        .map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)
+}
+
+/// `customer_id,frequency,recency,T,monetary,p_alive,expected_purchases,expected_spend,clv`.
+pub fn write_clv(
+    w: &mut dyn Write,
+    s: &crate::clv::ClvSummary,
+    p: &crate::clv::ClvPrediction,
+    customers: &Dictionary,
+) -> Result<()> {
+    let mut out = csv_writer(w);
+    out.write_record([
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "clv",
+    ])
+    .map_err(write_err)?;
+    for i in 0..s.len() {
+        out.write_record([
+            customers.name(s.customer[i]),
+            &s.frequency[i].to_string(),
+            &num(s.recency[i]),
+            &num(s.age[i]),
+            &num(s.monetary[i]),
+            &num(p.p_alive[i]),
+            &num(p.expected_purchases[i]),
+            &num(p.expected_spend[i]),
+            &num(p.clv[i]),
+        ])
+        .map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)
+}
+
+/// Everything a CLV run estimated, for `--params-out`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClvParams {
+    pub calibration_end: String,
+    pub period: crate::clv::Period,
+    pub horizon: f64,
+    pub discount_rate: f64,
+    pub bgnbd: crate::clv::Fit<crate::clv::BgNbd>,
+    pub gamma_gamma: crate::clv::Fit<crate::clv::GammaGamma>,
+}
+
+pub fn write_json<T: serde::Serialize>(w: &mut dyn Write, value: &T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, value).map_err(write_err)?;
+    w.write_all(b"\n").map_err(write_err)
+}
+
+/// `group,time,at_risk,events,censored,survival,ci_lower,ci_upper`; the group column is
+/// empty without groups.
+pub fn write_km(
+    w: &mut dyn Write,
+    curves: &[crate::survival::KmCurve],
+    groups: Option<&Dictionary>,
+) -> Result<()> {
+    let mut out = csv_writer(w);
+    out.write_record([
+        "group", "time", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper",
+    ])
+    .map_err(write_err)?;
+    for c in curves {
+        let g = groups.map_or("", |d| d.name(c.group));
+        for i in 0..c.time.len() {
+            out.write_record([
+                g,
+                &num(c.time[i]),
+                &c.at_risk[i].to_string(),
+                &c.events[i].to_string(),
+                &c.censored[i].to_string(),
+                &num(c.survival[i]),
+                &num(c.ci_lower[i]),
+                &num(c.ci_upper[i]),
+            ])
+            .map_err(write_err)?;
+        }
+    }
+    out.flush().map_err(write_err)
+}
+
+/// Items of one rule side as their names, sorted, joined by `;`.
+pub fn join_items(items: &[u32], dict: &Dictionary) -> String {
+    let mut names: Vec<&str> = items.iter().map(|&i| dict.name(i)).collect();
+    names.sort_unstable();
+    names.join(";")
+}
+
+/// `antecedent,consequent,support,confidence,lift,conviction`.
+pub fn write_rules(
+    w: &mut dyn Write,
+    rules: &[crate::fpgrowth::Rule],
+    items: &Dictionary,
+) -> Result<()> {
+    let mut out = csv_writer(w);
+    out.write_record([
+        "antecedent",
+        "consequent",
+        "support",
+        "confidence",
+        "lift",
+        "conviction",
+    ])
+    .map_err(write_err)?;
+    for r in rules {
+        out.write_record([
+            &join_items(&r.antecedent, items),
+            &join_items(&r.consequent, items),
+            &num(r.support),
+            &num(r.confidence),
+            &num(r.lift),
+            &num(r.conviction),
+        ])
+        .map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)
+}
+
+/// `id,segment` per row.
+pub fn write_segments(
+    w: &mut dyn Write,
+    s: &crate::kmeans::Segmentation,
+    ids: &[String],
+) -> Result<()> {
+    let mut out = csv_writer(w);
+    out.write_record(["id", "segment"]).map_err(write_err)?;
+    for (id, label) in ids.iter().zip(&s.labels) {
+        out.write_record([id.as_str(), &label.to_string()])
+            .map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)
+}
+
+/// One line per segment: size, share, mean of each feature, and a description such as
+/// `recency_days 高; monetary 低` (features at least half an SD from the population mean).
+pub fn write_segment_profiles(
+    w: &mut dyn Write,
+    s: &crate::kmeans::Segmentation,
+    feature_names: &[String],
+    lang: Lang,
+) -> Result<()> {
+    let mut out = csv_writer(w);
+    let mut header = vec!["segment".to_string(), "size".into(), "share".into()];
+    header.extend(feature_names.iter().map(|n| format!("{n}_mean")));
+    header.push("description".into());
+    out.write_record(&header).map_err(write_err)?;
+    for p in &s.profiles {
+        let mut row = vec![p.segment.to_string(), p.size.to_string(), num(p.share)];
+        row.extend(p.mean.iter().map(|&v| num(v)));
+        row.push(describe_profile(p, feature_names, lang));
+        out.write_record(&row).map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)
+}
+
+/// Readable description of a segment from its feature levels.
+pub fn describe_profile(
+    p: &crate::kmeans::SegmentProfile,
+    feature_names: &[String],
+    lang: Lang,
+) -> String {
+    use crate::kmeans::Level;
+    let parts: Vec<String> = p
+        .level
+        .iter()
+        .zip(feature_names)
+        .filter(|(l, _)| **l != Level::Average)
+        .map(|(l, n)| match lang {
+            Lang::Zh => format!("{n} {}", l.name_zh()),
+            Lang::En => format!("{n} {}", l.name_en()),
+        })
+        .collect();
+    if parts.is_empty() {
+        match lang {
+            Lang::Zh => "各项接近平均".into(),
+            Lang::En => "close to average on every feature".into(),
+        }
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(text: &str) -> Result<Transactions> {
+        read_transactions(&mut text.as_bytes())
+    }
+
+    fn line_of(e: MiningError) -> u64 {
+        match e {
+            MiningError::BadValue { line, .. } | MiningError::Csv { line, .. } => line,
+            other => panic!("unexpected error {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_transactions_with_bom_spaces_and_quotes() {
+        let t = tx("\u{feff}Customer_ID, date ,amount,extra\nA,2020-01-02,5,x\n\"B,1\",2020/1/3, 7.5 ,y\n\nA,20200104,0,z\n").expect("reads");
+        assert_eq!(t.customers.names, vec!["A", "B,1"]);
+        assert_eq!(t.customer, vec![0, 1, 0]);
+        assert_eq!(t.amount, vec![5.0, 7.5, 0.0]);
+        let d = crate::date::days_from_civil(2020, 1, 2).unwrap_or_default();
+        assert_eq!(t.date, vec![d, d + 1, d + 2]);
+    }
+
+    #[test]
+    fn bad_transactions_name_the_line() {
+        let e =
+            tx("customer_id,date,amount\n1,2020-01-01,5\n2,2020-13-01,5\n").expect_err("must fail");
+        assert_eq!(line_of(e), 3);
+        let e = tx("customer_id,date,amount\n1,2020-01-01,5\n\n2,2020-01-01,-5\n")
+            .expect_err("must fail");
+        assert!(
+            e.to_string().contains("line 4") && e.to_string().contains("negative"),
+            "{e}"
+        );
+        let e = tx("customer_id,date,amount\n1,2020-01-01,abc\n").expect_err("must fail");
+        assert!(
+            e.to_string()
+                .contains("line 2: column `amount`: not a number"),
+            "{e}"
+        );
+        let e = tx("customer_id,date,amount\n,2020-01-01,1\n").expect_err("must fail");
+        assert_eq!(line_of(e), 2);
+        let e = tx("customer_id,amount\n1,5\n").expect_err("must fail");
+        assert!(
+            matches!(e, MiningError::MissingColumn { ref column, .. } if column == "date"),
+            "{e}"
+        );
+        assert!(matches!(tx(""), Err(MiningError::Empty)));
+        assert!(matches!(
+            tx("customer_id,date,amount\n"),
+            Err(MiningError::Empty)
+        ));
+        // A short row is missing its amount.
+        assert_eq!(
+            line_of(tx("customer_id,date,amount\n1,2020-01-01\n").expect_err("must fail")),
+            2
+        );
+    }
+
+    #[test]
+    fn large_inputs_parse_in_two_chunks_with_correct_lines() {
+        let mut text = String::from("customer_id,date,amount\n");
+        let rows = 500_000;
+        for i in 0..rows {
+            text.push_str(&format!(
+                "c{},2021-03-{:02},{}.5\n",
+                i % 977,
+                1 + i % 28,
+                i % 50
+            ));
+        }
+        assert!(text.len() > 8 << 20);
+        let t = tx(&text).expect("reads");
+        assert_eq!(t.customer.len(), rows);
+        assert_eq!(t.customers.len(), 977);
+        // Codes follow first appearance across both chunks.
+        assert_eq!(
+            t.customers.name(t.customer[rows - 1]),
+            format!("c{}", (rows - 1) % 977)
+        );
+        text.push_str("x,2021-02-30,1\n");
+        assert_eq!(line_of(tx(&text).expect_err("must fail")), rows as u64 + 2);
+    }
+
+    #[test]
+    fn reads_durations_baskets_and_features() {
+        let d = read_durations(
+            &mut &b"duration,event,store\n3,1,A\n5,0,B\n2.5,true,A\n"[..],
+            Some("store"),
+        )
+        .expect("reads");
+        assert_eq!(d.duration, vec![3.0, 5.0, 2.5]);
+        assert_eq!(d.event, vec![true, false, true]);
+        assert_eq!(d.group, Some(vec![0, 1, 0]));
+        let e = read_durations(&mut &b"duration,event\n3,2\n"[..], None).expect_err("must fail");
+        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(read_durations(&mut &b"duration,event\n3,1\n"[..], Some("store")).is_err());
+
+        let b = read_baskets(&mut &b"basket_id,item\nw1,oil\nw1,filter\nw2,oil\nw1,oil\n"[..])
+            .expect("reads");
+        assert_eq!(b.baskets.len(), 2);
+        assert_eq!(b.items.names, vec!["oil", "filter"]);
+        assert_eq!(b.baskets.basket(0), &[0, 1]);
+
+        let f = read_features(
+            &mut &b"customer_id,recency,spend\nA,1,10\nB,2,20\n"[..],
+            None,
+        )
+        .expect("reads");
+        assert_eq!(f.ids, vec!["A", "B"]);
+        assert_eq!(f.names, vec!["recency", "spend"]);
+        assert_eq!(f.columns, vec![vec![1.0, 2.0], vec![10.0, 20.0]]);
+        let e = read_features(&mut &b"x,y\n1,2\n3,oops\n"[..], None).expect_err("must fail");
+        assert!(e.to_string().contains("line 3: column `y`"), "{e}");
+        let g = read_features(&mut &b"x\n1\n2\n"[..], None).expect("reads");
+        assert_eq!(g.ids, vec!["1", "2"]);
+    }
+
+    #[test]
+    fn writes_rules_with_sorted_joined_items() {
+        let items = Dictionary {
+            names: vec!["wiper".into(), "engine oil".into(), "filter".into()],
+        };
+        let rules = vec![crate::fpgrowth::Rule {
+            antecedent: vec![0, 2],
+            consequent: vec![1],
+            support: 0.25,
+            confidence: 1.0,
+            lift: 2.0,
+            conviction: f64::INFINITY,
+        }];
+        let mut out = Vec::new();
+        write_rules(&mut out, &rules, &items).expect("writes");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "antecedent,consequent,support,confidence,lift,conviction\nfilter;wiper,engine oil,0.25,1,2,inf\n"
+        );
+    }
+
+    #[test]
+    fn writes_rfm_in_both_languages() {
+        let t =
+            crate::rfm::rfm(&[0, 1], &[5, 9], &[10.0, 20.0], 10, Default::default()).expect("rfm");
+        let dict = Dictionary {
+            names: vec!["A".into(), "B".into()],
+        };
+        let mut zh = Vec::new();
+        write_rfm(&mut zh, &t, &dict, Lang::Zh).expect("writes");
+        let text = String::from_utf8_lossy(&zh).into_owned();
+        assert!(text.starts_with("customer_id,recency_days,frequency,monetary,r,f,m,segment\nA,5,1,10,1,1,1,一般挽留客户\n"), "{text}");
+        let mut en = Vec::new();
+        write_rfm(&mut en, &t, &dict, Lang::En).expect("writes");
+        assert!(String::from_utf8_lossy(&en).contains("B,1,1,20,3,1,3,Potential loyalists"));
+    }
 }

@@ -240,7 +240,7 @@ fn sample_rows(n: usize, size: usize, seed: u64) -> Vec<usize> {
         return (0..n).collect();
     }
     // Partial Fisher-Yates over indices.
-    let mut rng = SplitMix64::new(seed ^ 0x5EED_51_1400);
+    let mut rng = SplitMix64::new(seed ^ 0x005E_ED51_1400);
     let mut idx: Vec<usize> = (0..n).collect();
     for i in 0..size {
         let j = i + rng.below(n - i);

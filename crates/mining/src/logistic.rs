@@ -81,7 +81,7 @@ pub fn fit_logistic(
     if n == 0 {
         return Err(MiningError::Empty);
     }
-    if !(options.l2 >= 0.0) {
+    if options.l2.is_nan() || options.l2 < 0.0 {
         return Err(MiningError::invalid("l2 must be non-negative"));
     }
     let d = features.len();
