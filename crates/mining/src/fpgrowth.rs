@@ -87,8 +87,11 @@ struct Tree {
     item: Vec<u32>,
     count: Vec<u64>,
     parent: Vec<u32>,
-    first_child: Vec<u32>,
-    next_sibling: Vec<u32>,
+    /// (parent << 32 | item) → child; a hash instead of sibling lists because the root
+    /// and the first levels have hundreds of children.
+    children: FxMap<u64, u32>,
+    /// Children of the root by item, the hottest lookups.
+    root: Vec<u32>,
     /// Nodes of each local item.
     header: Vec<Vec<u32>>,
     global: Vec<u32>,
@@ -97,13 +100,15 @@ struct Tree {
 const NONE: u32 = u32::MAX;
 
 impl Tree {
-    fn new(global: Vec<u32>) -> Tree {
+    fn new(global: Vec<u32>, capacity: usize) -> Tree {
+        let mut children = FxMap::default();
+        children.reserve(capacity);
         Tree {
             item: vec![NONE],
             count: vec![0],
             parent: vec![NONE],
-            first_child: vec![NONE],
-            next_sibling: vec![NONE],
+            children,
+            root: vec![NONE; global.len()],
             header: vec![Vec::new(); global.len()],
             global,
         }
@@ -113,20 +118,24 @@ impl Tree {
     fn insert(&mut self, path: &[u32], w: u64) {
         let mut node = 0u32;
         for &it in path {
-            let mut child = self.first_child[node as usize];
-            while child != NONE && self.item[child as usize] != it {
-                child = self.next_sibling[child as usize];
-            }
-            if child == NONE {
-                child = self.item.len() as u32;
+            let next = self.item.len() as u32;
+            let slot = if node == 0 {
+                &mut self.root[it as usize]
+            } else {
+                self.children
+                    .entry(u64::from(node) << 32 | u64::from(it))
+                    .or_insert(NONE)
+            };
+            let child = if *slot == NONE {
+                *slot = next;
                 self.item.push(it);
                 self.count.push(0);
                 self.parent.push(node);
-                self.first_child.push(NONE);
-                self.next_sibling.push(self.first_child[node as usize]);
-                self.first_child[node as usize] = child;
-                self.header[it as usize].push(child);
-            }
+                self.header[it as usize].push(next);
+                next
+            } else {
+                *slot
+            };
             self.count[child as usize] += w;
             node = child;
         }
@@ -166,31 +175,52 @@ pub fn frequent_itemsets(
     for (r, &it) in frequent.iter().enumerate() {
         rank[it as usize] = r as u32;
     }
-    let mut tree = Tree::new(frequent.clone());
-    let mut path = Vec::new();
-    for k in 0..n {
-        path.clear();
-        path.extend(
-            baskets
-                .basket(k)
-                .iter()
-                .map(|&it| rank[it as usize])
-                .filter(|&r| r != NONE),
-        );
-        path.sort_unstable();
-        tree.insert(&path, 1);
-    }
-    // The top-level items are independent; deal them to two threads by alternating
-    // position, so each gets a similar mix of heavy and light items.
-    let m = tree.global.len();
+    // Two trees, each from half of the baskets, built in parallel; the top level of the
+    // mining below reads the conditional pattern bases of both.
     let threads = crate::ids::threads_for(baskets.items.len(), 200_000);
+    let build = |range: std::ops::Range<usize>| {
+        let items = baskets.offsets[range.end] - baskets.offsets[range.start];
+        let mut tree = Tree::new(frequent.clone(), items);
+        let mut path = Vec::new();
+        for k in range {
+            path.clear();
+            path.extend(
+                baskets
+                    .basket(k)
+                    .iter()
+                    .map(|&it| rank[it as usize])
+                    .filter(|&r| r != NONE),
+            );
+            path.sort_unstable();
+            tree.insert(&path, 1);
+        }
+        tree
+    };
+    let trees: Vec<Tree> = if threads == 1 {
+        vec![build(0..n)]
+    } else {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = crate::ids::chunks(n, threads)
+                .into_iter()
+                .map(|c| s.spawn(|| build(c)))
+                .collect();
+            hs.into_iter().filter_map(|h| h.join().ok()).collect()
+        })
+    };
+    if trees.len() != threads {
+        return Err(MiningError::invalid("FP-tree worker failed"));
+    }
+    let tree_refs: Vec<&Tree> = trees.iter().collect();
+    // The top-level items are independent; deal them to the threads by alternating
+    // position, so each gets a similar mix of heavy and light items.
+    let m = frequent.len();
     let work = |part: usize| {
         let mut out = Vec::new();
         let mut prefix = Vec::new();
         let mut scratch = Scratch::default();
         for j in (0..m).rev().filter(|j| j % threads == part) {
             mine_item(
-                &tree,
+                &tree_refs,
                 j,
                 min_count,
                 max_len,
@@ -233,9 +263,10 @@ struct Scratch {
     path: Vec<u32>,
 }
 
-/// Emits prefix ∪ {item j} and recurses into j's conditional tree.
+/// Emits prefix ∪ {item j} and recurses into j's conditional tree. `trees` share the same
+/// local item numbering (several trees at the top level, one below).
 fn mine_item(
-    tree: &Tree,
+    trees: &[&Tree],
     j: usize,
     min_count: u64,
     max_len: usize,
@@ -243,22 +274,30 @@ fn mine_item(
     out: &mut Vec<(Vec<u32>, u64)>,
     scratch: &mut Scratch,
 ) {
-    let support: u64 = tree.header[j]
+    let support: u64 = trees
         .iter()
-        .map(|&nd| tree.count[nd as usize])
+        .map(|t| {
+            t.header[j]
+                .iter()
+                .map(|&nd| t.count[nd as usize])
+                .sum::<u64>()
+        })
         .sum();
-    prefix.push(tree.global[j]);
+    let global_j = trees[0].global[j];
+    prefix.push(global_j);
     out.push((prefix.clone(), support));
     if prefix.len() < max_len {
         // Conditional pattern base: counts of items on the paths above j's nodes.
         scratch.counts.clear();
         scratch.counts.resize(j, 0);
-        for &nd in &tree.header[j] {
-            let c = tree.count[nd as usize];
-            let mut p = tree.parent[nd as usize];
-            while p != 0 {
-                scratch.counts[tree.item[p as usize] as usize] += c;
-                p = tree.parent[p as usize];
+        for tree in trees {
+            for &nd in &tree.header[j] {
+                let c = tree.count[nd as usize];
+                let mut p = tree.parent[nd as usize];
+                while p != 0 {
+                    scratch.counts[tree.item[p as usize] as usize] += c;
+                    p = tree.parent[p as usize];
+                }
             }
         }
         let mut local = vec![NONE; j];
@@ -266,28 +305,30 @@ fn mine_item(
         for (i, &c) in scratch.counts.iter().enumerate() {
             if c >= min_count {
                 local[i] = global.len() as u32;
-                global.push(tree.global[i]);
+                global.push(trees[0].global[i]);
             }
         }
         if !global.is_empty() {
-            let mut cond = Tree::new(global);
-            for &nd in &tree.header[j] {
-                scratch.path.clear();
-                let mut p = tree.parent[nd as usize];
-                while p != 0 {
-                    let l = local[tree.item[p as usize] as usize];
-                    if l != NONE {
-                        scratch.path.push(l);
+            let mut cond = Tree::new(global, 0);
+            for tree in trees {
+                for &nd in &tree.header[j] {
+                    scratch.path.clear();
+                    let mut p = tree.parent[nd as usize];
+                    while p != 0 {
+                        let l = local[tree.item[p as usize] as usize];
+                        if l != NONE {
+                            scratch.path.push(l);
+                        }
+                        p = tree.parent[p as usize];
                     }
-                    p = tree.parent[p as usize];
+                    scratch.path.reverse();
+                    let path = std::mem::take(&mut scratch.path);
+                    cond.insert(&path, tree.count[nd as usize]);
+                    scratch.path = path;
                 }
-                scratch.path.reverse();
-                let path = std::mem::take(&mut scratch.path);
-                cond.insert(&path, tree.count[nd as usize]);
-                scratch.path = path;
             }
             for k in (0..cond.global.len()).rev() {
-                mine_item(&cond, k, min_count, max_len, prefix, out, scratch);
+                mine_item(&[&cond], k, min_count, max_len, prefix, out, scratch);
             }
         }
     }
@@ -516,6 +557,43 @@ mod tests {
                 assert!((r.confidence - all[&xy] as f64 / all[&r.antecedent] as f64).abs() < 1e-12);
                 assert!((r.lift - r.confidence / (all[&r.consequent] as f64 / n)).abs() < 1e-9);
             }
+        }
+    }
+
+    #[test]
+    fn two_tree_path_counts_exactly() {
+        // Over 200,000 item lines, so two trees are built (on a machine with two cores).
+        let mut rng = SplitMix64::new(11);
+        let list: Vec<Vec<u32>> = (0..60_000)
+            .map(|_| {
+                let mut b: Vec<u32> = (0..12)
+                    .filter(|&i| rng.next_f64() < 0.6 / (1.0 + f64::from(i)))
+                    .collect();
+                b.push(rng.below(12) as u32);
+                b
+            })
+            .collect();
+        let refs: Vec<&[u32]> = list.iter().map(|v| &v[..]).collect();
+        let b = baskets(&refs);
+        let sets = frequent_itemsets(&b, 0.005, None).expect("mine");
+        // Support of every subset of the 12 items: each basket adds one to all its subsets.
+        let mut count = vec![0u64; 1 << 12];
+        for k in 0..b.len() {
+            let mask: usize = b.basket(k).iter().map(|&i| 1usize << i).sum();
+            let mut sub = mask;
+            while sub > 0 {
+                count[sub] += 1;
+                sub = (sub - 1) & mask;
+            }
+        }
+        let min_count = (0.005 * b.len() as f64 - 1e-9).ceil() as u64;
+        assert_eq!(
+            sets.len(),
+            count.iter().filter(|&&c| c >= min_count).count()
+        );
+        for s in &sets {
+            let mask: usize = s.items.iter().map(|&i| 1usize << i).sum();
+            assert_eq!(s.count, count[mask], "{:?}", s.items);
         }
     }
 
