@@ -543,16 +543,41 @@ fn gg_ll_grad(rows: &GgRows, th: &[f64; 3], grad: &mut [f64; 3]) -> f64 {
             [c, dp, dq, xf, px]
         })
         .collect();
-    let mut ll = 0.0;
+    let range_sum = |range: std::ops::Range<usize>| {
+        let mut ll = 0.0;
+        let mut g = [0.0f64; 3];
+        for i in range {
+            let [c, dp, dq, xf, px] = per_x[rows.x_index[i] as usize];
+            let s = xf * rows.m[i] + v;
+            let ln_s = s.ln();
+            ll += c + (px - 1.0) * rows.ln_m[i] - (px + q) * ln_s;
+            g[0] += dp + xf * (rows.ln_m[i] - ln_s);
+            g[1] += dq - ln_s;
+            g[2] += q / v - (px + q) / s;
+        }
+        (ll, g)
+    };
+    let n = rows.m.len();
+    let threads = threads_for(n, 100_000);
+    let parts: Vec<(f64, [f64; 3])> = if threads == 1 {
+        vec![range_sum(0..n)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunks(n, threads)
+                .into_iter()
+                .map(|c| s.spawn(|| range_sum(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or((f64::NAN, [f64::NAN; 3])))
+                .collect()
+        })
+    };
     *grad = [0.0; 3];
-    for i in 0..rows.m.len() {
-        let [c, dp, dq, xf, px] = per_x[rows.x_index[i] as usize];
-        let s = xf * rows.m[i] + v;
-        let ln_s = s.ln();
-        ll += c + (px - 1.0) * rows.ln_m[i] - (px + q) * ln_s;
-        grad[0] += dp + xf * (rows.ln_m[i] - ln_s);
-        grad[1] += dq - ln_s;
-        grad[2] += q / v - (px + q) / s;
+    let mut ll = 0.0;
+    for (l, g) in parts {
+        ll += l;
+        grad.iter_mut().zip(g).for_each(|(a, b)| *a += b);
     }
     ll
 }
@@ -839,6 +864,46 @@ mod tests {
             2e-4
         ));
         assert!(close(m.p_alive(x, t_x, big_t), alive / den, 2e-4));
+    }
+
+    #[test]
+    fn bgnbd_expectation_with_negative_hypergeometric_c() {
+        // a + b < 1 makes c = a + b + x − 1 negative for x = 0; the closed form still holds.
+        // Check against E[Y(t)|x=0,T] = ∫∫ e^{−λT}(1 − e^{−λpt})/p g f / ∫∫ e^{−λT} g f,
+        // with a tanh-sinh rule in p (the Beta density is singular at both ends).
+        let m = BgNbd {
+            r: 2.0,
+            alpha: 3.0,
+            a: 0.5,
+            b: 0.45,
+        };
+        let (big_t, t) = (5.0, 6.0);
+        let ln_g0 = m.r * m.alpha.ln() - ln_gamma(m.r);
+        let ln_f0 = -crate::special::ln_beta(m.a, m.b);
+        let p_nodes: Vec<(f64, f64)> = (-400..=400)
+            .map(|k| {
+                let u = f64::from(k) * 0.01;
+                let s = std::f64::consts::PI * u.sinh();
+                let (p, q) = (1.0 / (1.0 + (-s).exp()), 1.0 / (1.0 + s.exp()));
+                let weight = 0.01 * std::f64::consts::PI * u.cosh() * p * q;
+                let density = (ln_f0 + (m.a - 1.0) * p.ln() + (m.b - 1.0) * q.ln()).exp();
+                (p, weight * density)
+            })
+            .filter(|(p, w)| *p > 0.0 && w.is_finite())
+            .collect();
+        let (nl, lmax) = (3000, 8.0);
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..nl {
+            let lam = (i as f64 + 0.5) * lmax / nl as f64;
+            let g = (ln_g0 + (m.r - 1.0) * lam.ln() - m.alpha * lam).exp() * (-lam * big_t).exp();
+            for &(p, w) in &p_nodes {
+                num += g * w * (1.0 - (-lam * p * t).exp()) / p;
+                den += g * w;
+            }
+        }
+        let got = m.expected_purchases(t, 0, 0.0, big_t);
+        assert!(got.is_finite());
+        assert!(close(got, num / den, 1e-4), "{got} vs {}", num / den);
     }
 
     #[test]

@@ -277,7 +277,7 @@ pub fn kmeans(data: &[f64], d: usize, k: usize, options: &KMeansOptions) -> Resu
                     SplitMix64::new(options.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ r as u64);
                 (
                     r,
-                    lloyd(data, d, k, &mut rng, options.max_iter, options.tol),
+                    lloyd_dispatch(data, d, k, &mut rng, options.max_iter, options.tol),
                 )
             })
             .min_by(|a, b| a.1.inertia.total_cmp(&b.1.inertia).then(a.0.cmp(&b.0)))
@@ -329,9 +329,48 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+#[inline(always)]
+fn dist2_fixed<const D: usize>(a: &[f64], b: &[f64]) -> f64 {
+    let (a, b) = (&a[..D], &b[..D]);
+    let mut s = 0.0;
+    for j in 0..D {
+        let t = a[j] - b[j];
+        s += t * t;
+    }
+    s
+}
+
+/// Lloyd with the distance loop unrolled for the common small feature counts.
+fn lloyd_dispatch(
+    data: &[f64],
+    d: usize,
+    k: usize,
+    rng: &mut SplitMix64,
+    max_iter: usize,
+    tol: f64,
+) -> Fit {
+    match d {
+        1 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<1>),
+        2 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<2>),
+        3 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<3>),
+        4 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<4>),
+        5 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<5>),
+        6 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<6>),
+        7 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<7>),
+        8 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<8>),
+        _ => lloyd(data, d, k, rng, max_iter, tol, dist2),
+    }
+}
+
 /// k-means++ seeding: the first centre uniformly, each next one with probability
 /// proportional to the squared distance to the nearest centre chosen so far.
-fn plus_plus(data: &[f64], d: usize, k: usize, rng: &mut SplitMix64) -> Vec<f64> {
+fn plus_plus<F: Fn(&[f64], &[f64]) -> f64>(
+    data: &[f64],
+    d: usize,
+    k: usize,
+    rng: &mut SplitMix64,
+    dist2: F,
+) -> Vec<f64> {
     let n = data.len() / d;
     let mut centers = Vec::with_capacity(k * d);
     let first = rng.below(n);
@@ -369,9 +408,17 @@ fn plus_plus(data: &[f64], d: usize, k: usize, rng: &mut SplitMix64) -> Vec<f64>
     centers
 }
 
-fn lloyd(data: &[f64], d: usize, k: usize, rng: &mut SplitMix64, max_iter: usize, tol: f64) -> Fit {
+fn lloyd<F: Fn(&[f64], &[f64]) -> f64 + Copy>(
+    data: &[f64],
+    d: usize,
+    k: usize,
+    rng: &mut SplitMix64,
+    max_iter: usize,
+    tol: f64,
+    dist2: F,
+) -> Fit {
     let n = data.len() / d;
-    let mut centers = plus_plus(data, d, k, rng);
+    let mut centers = plus_plus(data, d, k, rng, dist2);
     let mut labels = vec![0u32; n];
     let mut best_d = vec![0.0f64; n];
     let mut sums = vec![0.0; k * d];

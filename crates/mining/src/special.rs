@@ -65,12 +65,14 @@ pub fn digamma(x: f64) -> f64 {
     acc + z.ln() - 0.5 / z - series
 }
 
-/// Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z < 1 and c > 0 by its power series
-/// Σ (a)ₙ(b)ₙ/(c)ₙ zⁿ/n!. The BG/NBD conditional expectation (FHL 2005, eq. 10) only needs
-/// z = t/(α+T+t) in [0, 1); the series then converges geometrically with ratio → z.
-/// Summation stops when a term no longer changes the sum, or after 1,000,000 terms.
+/// Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z < 1 by its power series
+/// Σ (a)ₙ(b)ₙ/(c)ₙ zⁿ/n!, defined unless c is 0 or a negative integer (c may be negative:
+/// BG/NBD gives c = a + b + x − 1, below 0 when a + b < 1). The BG/NBD conditional
+/// expectation (FHL 2005, eq. 10) only needs z = t/(α+T+t) in [0, 1), where the series
+/// converges geometrically with ratio → z. Summation stops when a term no longer changes
+/// the sum, or after 1,000,000 terms.
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
-    if !(0.0..1.0).contains(&z) || c <= 0.0 {
+    if !(0.0..1.0).contains(&z) || (c <= 0.0 && c == c.round()) {
         return f64::NAN;
     }
     let mut term = 1.0;
@@ -198,6 +200,17 @@ mod tests {
             assert!(close(hyp2f1(0.7, 2.5, 2.5, z), (1.0 - z).powf(-0.7), 1e-12));
         }
         assert!(hyp2f1(1.0, 1.0, 2.0, 1.0).is_nan());
+        assert!(hyp2f1(1.0, 1.0, -2.0, 0.5).is_nan());
+        // Negative non-integer c: 2F1(a, b; b; z) = (1−z)^−a holds for any b = c.
+        assert!(close(
+            hyp2f1(0.7, -0.3, -0.3, 0.6),
+            0.4f64.powf(-0.7),
+            1e-12
+        ));
+        // 2F1(1, 1; c; z) at c = −1/2 against its first terms summed by hand at z = 0.01:
+        // 1 + (1·1/(−1/2))·0.01 + (1·2·1·2/((−1/2)(1/2)·2))·0.0001 + … = 1 − 0.02 − 0.0008 + …
+        let v = hyp2f1(1.0, 1.0, -0.5, 0.01);
+        assert!((v - (1.0 - 0.02 - 0.0008)).abs() < 1e-4);
     }
 
     #[test]
