@@ -23,7 +23,7 @@ def transactions(rng, customers, out):
     """Purchases simulated from BG/NBD with Gamma-Gamma spend: weekly rate
     lambda ~ Gamma(r=2, alpha=3), dropout after each repeat purchase with p ~ Beta(1.5, 8),
     first purchase on a uniform day of 2021-01-01..2023-12-31, observation to 2023-12-31;
-    amounts Gamma(6, nu) with nu ~ Gamma(4, 100) (mean 200). About 10.6 purchases per
+    amounts Gamma(6, nu) with nu ~ Gamma(4, 100) (mean 200). About 10 purchases per
     customer."""
     r, alpha, a, b = 2.0, 3.0, 1.5, 8.0
     start = np.datetime64("2021-01-01")
