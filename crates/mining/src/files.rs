@@ -200,20 +200,65 @@ fn require_column(header: &[String], names: &[&str]) -> Result<usize> {
     })
 }
 
-/// Parses the data rows, in two parallel chunks when the input is large and has no quotes
-/// (a quoted field may hold a line break; without quotes every line break ends a row).
-/// `make` creates the per-chunk state, `row` consumes one record. Returns the states in
+/// Parses the data rows. Input without any quote character is split by hand (every line
+/// break ends a row, every comma ends a field) and, when large, in two parallel chunks cut
+/// at a line break; input with quotes goes through the csv crate in one piece. `make`
+/// creates the per-chunk state, `row` consumes one row's fields. Returns the states in
 /// input order. Blank lines are skipped.
 fn parse_rows<S, M, F>(input: &Input, make: M, row: F) -> Result<Vec<S>>
 where
     S: Send,
     M: Fn() -> S + Sync,
-    F: Fn(&mut S, &csv::ByteRecord) -> RowResult + Sync,
+    F: Fn(&mut S, &[&[u8]]) -> RowResult + Sync,
 {
     let body = &input.data[input.body_start..];
     let header_lines = count_newlines(&input.data[..input.body_start]).max(1) as u64;
+    let bad_value = |line: u64, fe: FieldError| MiningError::BadValue {
+        line,
+        column: input.header.get(fe.column).cloned().unwrap_or_default(),
+        value: fe.value,
+        reason: fe.reason.to_string(),
+    };
+    if body.contains(&b'"') {
+        let mut state = make();
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body);
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match rdr.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    return Err(MiningError::Csv {
+                        line: header_lines + line,
+                        message: e.to_string(),
+                    });
+                }
+            }
+            if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let fields: Vec<&[u8]> = record.iter().collect();
+            if let Err(fe) = row(&mut state, &fields) {
+                // Counted from the bytes: the csv crate's line count skips blank lines, and
+                // the record's position includes the blank lines before it.
+                let mut at = record.position().map_or(0, |p| p.byte()) as usize;
+                while at < body.len() && matches!(body[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+                return Err(bad_value(
+                    header_lines + count_newlines(&body[..at]) as u64 + 1,
+                    fe,
+                ));
+            }
+        }
+        return Ok(vec![state]);
+    }
     let mut bounds = vec![0];
-    if body.len() > 8 << 20 && !body.contains(&b'"') {
+    if body.len() > 8 << 20 {
         let mid = body.len() / 2;
         if let Some(nl) = body[mid..].iter().position(|&b| b == b'\n') {
             bounds.push(mid + nl + 1);
@@ -223,41 +268,19 @@ where
     let chunk = |k: usize| -> Result<S> {
         let part = &body[bounds[k]..bounds[k + 1]];
         let mut state = make();
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(part);
-        let mut record = csv::ByteRecord::new();
-        let line_base = || header_lines + count_newlines(&body[..bounds[k]]) as u64;
-        loop {
-            match rdr.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    return Err(MiningError::Csv {
-                        line: line_base() + line,
-                        message: e.to_string(),
-                    });
-                }
-            }
-            if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+        let mut fields: Vec<&[u8]> = Vec::new();
+        let mut line_in_chunk = 0u64;
+        for line in part.split(|&b| b == b'\n') {
+            line_in_chunk += 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            if let Err(fe) = row(&mut state, &record) {
-                // Counted from the bytes: the csv crate's own line count skips blank lines.
-                // The record's position includes blank lines before it.
-                let mut at = bounds[k] + record.position().map_or(0, |p| p.byte()) as usize;
-                while at < body.len() && matches!(body[at], b'\n' | b'\r') {
-                    at += 1;
-                }
-                let line = header_lines + count_newlines(&body[..at]) as u64 + 1;
-                return Err(MiningError::BadValue {
-                    line,
-                    column: input.header.get(fe.column).cloned().unwrap_or_default(),
-                    value: fe.value,
-                    reason: fe.reason.to_string(),
-                });
+            fields.clear();
+            fields.extend(line.split(|&b| b == b','));
+            if let Err(fe) = row(&mut state, &fields) {
+                let before = header_lines + count_newlines(&body[..bounds[k]]) as u64;
+                return Err(bad_value(before + line_in_chunk, fe));
             }
         }
         Ok(state)
@@ -278,6 +301,12 @@ where
         }
         Ok(out)
     })
+}
+
+/// Field `col` of a row, empty when the row is short.
+#[inline]
+fn field<'a>(rec: &[&'a [u8]], col: usize) -> &'a [u8] {
+    rec.get(col).copied().unwrap_or_default()
 }
 
 fn count_newlines(bytes: &[u8]) -> usize {
@@ -305,15 +334,28 @@ fn parse_f64(bytes: &[u8]) -> Option<f64> {
 }
 
 fn parse_day(bytes: &[u8]) -> Option<i32> {
+    // Fast path for the common `YYYY-MM-DD`.
+    if let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *bytes {
+        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let v = |c: u8| i32::from(c - b'0');
+            let year = v(y0) * 1000 + v(y1) * 100 + v(y2) * 10 + v(y3);
+            return crate::date::days_from_civil(
+                year,
+                (v(m0) * 10 + v(m1)) as u32,
+                (v(d0) * 10 + v(d1)) as u32,
+            );
+        }
+    }
     crate::date::parse_date(std::str::from_utf8(bytes).ok()?)
 }
 
 fn nonempty_id<'r>(
-    rec: &'r csv::ByteRecord,
+    rec: &[&'r [u8]],
     col: usize,
     what: &'static str,
 ) -> std::result::Result<&'r [u8], FieldError> {
-    let id = rec.get(col).unwrap_or_default();
+    let id = field(rec, col);
     if trim(id).is_empty() {
         return Err(field_error(col, id, what));
     }
@@ -347,9 +389,9 @@ pub fn read_transactions(reader: &mut dyn Read) -> Result<Transactions> {
     let c_amount = require_column(&input.header, &["amount", "value", "revenue"])?;
     let chunks = parse_rows(&input, TxChunk::default, |st, rec| {
         let id = nonempty_id(rec, c_id, "empty customer id")?;
-        let d = rec.get(c_date).unwrap_or_default();
+        let d = field(rec, c_date);
         let day = parse_day(d).ok_or_else(|| field_error(c_date, d, "not a date"))?;
-        let a = rec.get(c_amount).unwrap_or_default();
+        let a = field(rec, c_amount);
         let amount = parse_f64(a).ok_or_else(|| field_error(c_amount, a, "not a number"))?;
         if amount < 0.0 {
             return Err(field_error(c_amount, a, "negative amount"));
@@ -413,12 +455,12 @@ pub fn read_durations(reader: &mut dyn Read, group_col: Option<&str>) -> Result<
         .map(|g| require_column(&input.header, &[g]))
         .transpose()?;
     let chunks = parse_rows(&input, DurChunk::default, |st, rec| {
-        let d = rec.get(c_dur).unwrap_or_default();
+        let d = field(rec, c_dur);
         let duration = parse_f64(d).ok_or_else(|| field_error(c_dur, d, "not a number"))?;
         if duration < 0.0 {
             return Err(field_error(c_dur, d, "negative duration"));
         }
-        let e = rec.get(c_event).unwrap_or_default();
+        let e = field(rec, c_event);
         let event =
             parse_event(e).ok_or_else(|| field_error(c_event, e, "event must be 1 or 0"))?;
         if let Some(cg) = c_group {
@@ -540,14 +582,13 @@ pub fn read_features(reader: &mut dyn Read, id_col: Option<&str>) -> Result<Feat
         },
         |st, rec| {
             for (slot, &c) in feature_cols.iter().enumerate() {
-                let v = rec.get(c).unwrap_or_default();
+                let v = field(rec, c);
                 let x = parse_f64(v).ok_or_else(|| field_error(c, v, "not a number"))?;
                 st.columns[slot].push(x);
             }
             if let Some(ci) = c_id {
-                st.ids.push(
-                    String::from_utf8_lossy(trim(rec.get(ci).unwrap_or_default())).into_owned(),
-                );
+                st.ids
+                    .push(String::from_utf8_lossy(trim(field(rec, ci))).into_owned());
             }
             Ok(())
         },
