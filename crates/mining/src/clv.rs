@@ -35,6 +35,14 @@ impl Period {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Period> {
         match text.trim().to_ascii_lowercase().as_str() {
             "day" | "days" | "d" => Some(Period::Day),
