@@ -13,7 +13,7 @@
 
 use crate::error::{MiningError, Result, same_len};
 use crate::ids::{IdSpace, chunks, threads_for};
-use crate::optim::{bfgs, hessian_from_gradient, invert};
+use crate::optim::{bfgs_from, hessian_from_gradient, invert};
 use crate::special::{digamma, hyp2f1, ln_gamma};
 use serde::Serialize;
 
@@ -353,6 +353,20 @@ fn compress_bg(s: &ClvSummary) -> Result<BgRows> {
     Ok(rows)
 }
 
+/// Every k-th row, so that about `target` remain.
+fn subsample_bg(rows: &BgRows, target: usize) -> BgRows {
+    let step = rows.weight.len().div_ceil(target).max(1);
+    let keep: Vec<usize> = (0..rows.weight.len()).step_by(step).collect();
+    BgRows {
+        xs: rows.xs.clone(),
+        x_index: keep.iter().map(|&i| rows.x_index[i]).collect(),
+        t_days: keep.iter().map(|&i| rows.t_days[i]).collect(),
+        age_days: keep.iter().map(|&i| rows.age_days[i]).collect(),
+        weight: keep.iter().map(|&i| rows.weight[i]).collect(),
+        max_day: rows.max_day,
+    }
+}
+
 /// Log-likelihood of the BG/NBD model summed over the rows, and its gradient with respect
 /// to (r, α, a, b). Derivatives of FHL eq. 6 written with w₄ = the share of the
 /// "dropped out after the last purchase" term in the per-customer likelihood.
@@ -457,19 +471,29 @@ pub fn fit_bgnbd(summary: &ClvSummary, period: Period) -> Result<Fit<BgNbd>> {
         return Err(MiningError::Empty);
     }
     let rows = compress_bg(summary)?;
-    let total: f64 = rows.weight.iter().sum();
     let pd = period.days();
-    let objective = |phi: &[f64], g: &mut [f64]| {
-        let th = [phi[0].exp(), phi[1].exp(), phi[2].exp(), phi[3].exp()];
-        let mut gt = [0.0; 4];
-        let ll = bg_ll_grad(&rows, pd, &th, &mut gt);
-        for j in 0..4 {
-            g[j] = -gt[j] * th[j] / total;
-        }
-        -ll / total
+    let fit = |rows: &BgRows, x0: &[f64], h0: Option<&[f64]>| {
+        let total: f64 = rows.weight.iter().sum();
+        let objective = |phi: &[f64], g: &mut [f64]| {
+            let th = [phi[0].exp(), phi[1].exp(), phi[2].exp(), phi[3].exp()];
+            let mut gt = [0.0; 4];
+            let ll = bg_ll_grad(rows, pd, &th, &mut gt);
+            for j in 0..4 {
+                g[j] = -gt[j] * th[j] / total;
+            }
+            -ll / total
+        };
+        bfgs_from(objective, x0, h0, 1e-10, 500)
     };
     let start = [0.0, (mean(&summary.age) + 1.0).ln(), 0.0, 0.0];
-    let min = bfgs(objective, &start, 1e-10, 500)?;
+    // On large inputs, a fit on every k-th distinct row (about 20,000) gives a start point
+    // and curvature from which the full fit needs a few iterations instead of dozens.
+    let min = if rows.weight.len() > 100_000 {
+        let warm = fit(&subsample_bg(&rows, 20_000), &start, None)?;
+        fit(&rows, &warm.x, Some(&warm.inverse_hessian))?
+    } else {
+        fit(&rows, &start, None)?
+    };
     let th = [
         min.x[0].exp(),
         min.x[1].exp(),
@@ -616,20 +640,36 @@ pub fn fit_gamma_gamma(summary: &ClvSummary) -> Result<Fit<GammaGamma>> {
         rows.m.push(m);
         rows.ln_m.push(m.ln());
     }
-    let total = pairs.len() as f64;
-    let objective = |phi: &[f64], g: &mut [f64]| {
-        let th = [phi[0].exp(), phi[1].exp(), phi[2].exp()];
-        let mut gt = [0.0; 3];
-        let ll = gg_ll_grad(&rows, &th, &mut gt);
-        for j in 0..3 {
-            g[j] = -gt[j] * th[j] / total;
-        }
-        -ll / total
+    let fit = |rows: &GgRows, x0: &[f64], h0: Option<&[f64]>| {
+        let total = rows.m.len() as f64;
+        let objective = |phi: &[f64], g: &mut [f64]| {
+            let th = [phi[0].exp(), phi[1].exp(), phi[2].exp()];
+            let mut gt = [0.0; 3];
+            let ll = gg_ll_grad(rows, &th, &mut gt);
+            for j in 0..3 {
+                g[j] = -gt[j] * th[j] / total;
+            }
+            -ll / total
+        };
+        bfgs_from(objective, x0, h0, 1e-10, 1000)
     };
     // Start near the method-of-moments scale: E[m] ≈ pγ/(q − 1).
-    let mean_m = pairs.iter().map(|p| p.1).sum::<f64>() / total;
+    let mean_m = pairs.iter().map(|p| p.1).sum::<f64>() / pairs.len() as f64;
     let start = [0.0, 1.0f64.ln_1p() + 0.5, (mean_m * 2.0).ln()];
-    let min = bfgs(objective, &start, 1e-10, 1000)?;
+    // Warm start from a subsample on large inputs, as for BG/NBD.
+    let min = if rows.m.len() > 100_000 {
+        let step = rows.m.len().div_ceil(20_000);
+        let sub = GgRows {
+            xs: rows.xs.clone(),
+            x_index: rows.x_index.iter().step_by(step).copied().collect(),
+            m: rows.m.iter().step_by(step).copied().collect(),
+            ln_m: rows.ln_m.iter().step_by(step).copied().collect(),
+        };
+        let warm = fit(&sub, &start, None)?;
+        fit(&rows, &warm.x, Some(&warm.inverse_hessian))?
+    } else {
+        fit(&rows, &start, None)?
+    };
     let th = [min.x[0].exp(), min.x[1].exp(), min.x[2].exp()];
     let mut g = [0.0; 3];
     let ll = gg_ll_grad(&rows, &th, &mut g);

@@ -10,12 +10,29 @@ pub struct Minimum {
     pub value: f64,
     pub iterations: usize,
     pub evaluations: usize,
+    /// The final inverse-Hessian approximation (row-major), to warm-start another run.
+    pub inverse_hessian: Vec<f64>,
 }
 
 /// Minimises `f`, which returns the value at `x` and writes the gradient into its third
 /// argument. Stops when the largest gradient component is below `grad_tol` or the value
 /// stops changing (relative change below 1e-15 for three iterations).
-pub fn bfgs<F>(mut f: F, x0: &[f64], grad_tol: f64, max_iter: usize) -> Result<Minimum>
+pub fn bfgs<F>(f: F, x0: &[f64], grad_tol: f64, max_iter: usize) -> Result<Minimum>
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    bfgs_from(f, x0, None, grad_tol, max_iter)
+}
+
+/// [`bfgs`] starting from a given inverse-Hessian approximation (e.g. the one a fit on a
+/// subsample ended with), so that a run from a good start needs few iterations.
+pub fn bfgs_from<F>(
+    mut f: F,
+    x0: &[f64],
+    inverse_hessian: Option<&[f64]>,
+    grad_tol: f64,
+    max_iter: usize,
+) -> Result<Minimum>
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
 {
@@ -31,7 +48,11 @@ where
         });
     }
     // Inverse-Hessian approximation, row-major.
-    let mut h = identity(n);
+    let warm = inverse_hessian.is_some_and(|h| h.len() == n * n);
+    let mut h = match inverse_hessian {
+        Some(h) if warm => h.to_vec(),
+        _ => identity(n),
+    };
     let mut x_new = vec![0.0; n];
     let mut g_new = vec![0.0; n];
     let mut p = vec![0.0; n];
@@ -43,6 +64,7 @@ where
                 value,
                 iterations: iteration,
                 evaluations,
+                inverse_hessian: h,
             });
         }
         mat_vec(&h, &g, &mut p);
@@ -70,7 +92,7 @@ where
                 let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
                 let sy = dot(&s, &y);
                 if sy > 1e-12 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
-                    if iteration == 0 {
+                    if iteration == 0 && !warm {
                         // Scale the initial matrix (N&W eq. 6.20) before the first update.
                         let scale = sy / dot(&y, &y);
                         h.iter_mut().for_each(|v| *v *= scale);
@@ -93,6 +115,7 @@ where
                 value,
                 iterations: iteration + 1,
                 evaluations,
+                inverse_hessian: h,
             });
         }
     }
@@ -101,6 +124,7 @@ where
         value,
         iterations: max_iter,
         evaluations,
+        inverse_hessian: h,
     })
 }
 
