@@ -89,7 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let curves = kaplan_meier(&d.duration, &d.event, g)?;
         let lr = log_rank(&d.duration, &d.event, g.unwrap_or_default())?;
         let core = t1.elapsed().as_secs_f64();
-        let medians: Vec<String> = curves.iter().map(|c| format!("{:?}", c.median)).collect();
+        let medians: Vec<String> = curves
+            .iter()
+            .map(|c| c.median.map_or("none".into(), |m| m.to_string()))
+            .collect();
         report(
             "survival",
             parse,
