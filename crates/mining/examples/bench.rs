@@ -141,8 +141,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             parse,
             core,
             &format!(
-                "k=5, 10 restarts, inertia {:.1}, silhouette {:?}",
-                s.inertia, s.silhouette
+                "k=5, 10 restarts, inertia {:.1}, silhouette {:.4}",
+                s.inertia,
+                s.silhouette.unwrap_or(f64::NAN)
             ),
         );
     }
