@@ -55,7 +55,9 @@ pub fn classify(facts: &ClassFacts, today: NaiveDate, lapse_months: u32) -> Clas
             .into_iter()
             .chain(ours.iter().filter_map(|v| v.delivered_on))
             .max();
-        let cutoff = today.checked_sub_months(Months::new(lapse_months)).unwrap_or(today);
+        let cutoff = today
+            .checked_sub_months(Months::new(lapse_months))
+            .unwrap_or(today);
         if let Some(seen) = last_seen
             && seen < cutoff
         {
@@ -64,7 +66,10 @@ pub fn classify(facts: &ClassFacts, today: NaiveDate, lapse_months: u32) -> Clas
         return if ours.iter().any(|v| v.own_sold) {
             decide(CustomerClass::OwnSoldOwner, "owns_vehicle_sold_here".into())
         } else {
-            decide(CustomerClass::OtherSoldOwner, "owns_vehicle_sold_elsewhere".into())
+            decide(
+                CustomerClass::OtherSoldOwner,
+                "owns_vehicle_sold_elsewhere".into(),
+            )
         };
     }
     if facts.open_lead {
@@ -90,11 +95,15 @@ pub fn explain(reason: &str, lang: crate::Lang) -> String {
         ("vip_flag", Zh) => "经理标记为 VIP".into(),
         ("vip_flag", En) => "marked VIP by a manager".into(),
         ("no_visit_since", Zh) => format!("自 {arg} 起未回厂，超过流失期"),
-        ("no_visit_since", En) => format!("no service visit since {arg}, longer than the lapse window"),
+        ("no_visit_since", En) => {
+            format!("no service visit since {arg}, longer than the lapse window")
+        }
         ("owns_vehicle_sold_here", Zh) => "拥有本店销售的本品牌车辆".into(),
         ("owns_vehicle_sold_here", En) => "owns a vehicle of our brand sold by this store".into(),
         ("owns_vehicle_sold_elsewhere", Zh) => "拥有他店销售的本品牌车辆".into(),
-        ("owns_vehicle_sold_elsewhere", En) => "owns a vehicle of our brand sold by another dealer".into(),
+        ("owns_vehicle_sold_elsewhere", En) => {
+            "owns a vehicle of our brand sold by another dealer".into()
+        }
         ("open_lead", Zh) => "有跟进中的意向".into(),
         ("open_lead", En) => "has an open lead".into(),
         ("defeat_approved", Zh) => "战败申请已批准".into(),
@@ -118,26 +127,68 @@ mod tests {
     const TODAY: &str = "2026-11-23";
 
     fn owner(own_sold: bool, delivered: &str) -> OwnedVehicle {
-        OwnedVehicle { our_brand: true, own_sold, delivered_on: Some(d(delivered)) }
+        OwnedVehicle {
+            our_brand: true,
+            own_sold,
+            delivered_on: Some(d(delivered)),
+        }
     }
 
     #[test]
     fn each_rule_in_order() {
         let c = |f: ClassFacts| classify(&f, d(TODAY), DEFAULT_LAPSE_MONTHS).class;
         assert_eq!(c(ClassFacts::default()), CustomerClass::Potential);
-        assert_eq!(c(ClassFacts { any_interaction: true, ..Default::default() }), CustomerClass::Base);
-        let other_brand = OwnedVehicle { our_brand: false, own_sold: false, delivered_on: None };
-        assert_eq!(c(ClassFacts { vehicles: vec![other_brand], ..Default::default() }), CustomerClass::OtherBrandOwner);
-        assert_eq!(c(ClassFacts { defeated_lead: true, ..Default::default() }), CustomerClass::Defeated);
         assert_eq!(
-            c(ClassFacts { defeated_lead: true, open_lead: true, ..Default::default() }),
+            c(ClassFacts {
+                any_interaction: true,
+                ..Default::default()
+            }),
+            CustomerClass::Base
+        );
+        let other_brand = OwnedVehicle {
+            our_brand: false,
+            own_sold: false,
+            delivered_on: None,
+        };
+        assert_eq!(
+            c(ClassFacts {
+                vehicles: vec![other_brand],
+                ..Default::default()
+            }),
+            CustomerClass::OtherBrandOwner
+        );
+        assert_eq!(
+            c(ClassFacts {
+                defeated_lead: true,
+                ..Default::default()
+            }),
+            CustomerClass::Defeated
+        );
+        assert_eq!(
+            c(ClassFacts {
+                defeated_lead: true,
+                open_lead: true,
+                ..Default::default()
+            }),
             CustomerClass::Intent
         );
-        let recent = ClassFacts { vehicles: vec![owner(true, "2026-06-01")], ..Default::default() };
+        let recent = ClassFacts {
+            vehicles: vec![owner(true, "2026-06-01")],
+            ..Default::default()
+        };
         assert_eq!(c(recent.clone()), CustomerClass::OwnSoldOwner);
-        let elsewhere = ClassFacts { vehicles: vec![owner(false, "2026-06-01")], ..Default::default() };
+        let elsewhere = ClassFacts {
+            vehicles: vec![owner(false, "2026-06-01")],
+            ..Default::default()
+        };
         assert_eq!(c(elsewhere), CustomerClass::OtherSoldOwner);
-        assert_eq!(c(ClassFacts { vip: true, ..recent }), CustomerClass::Vip);
+        assert_eq!(
+            c(ClassFacts {
+                vip: true,
+                ..recent
+            }),
+            CustomerClass::Vip
+        );
     }
 
     #[test]
@@ -152,16 +203,31 @@ mod tests {
         assert_eq!(r.class, CustomerClass::Lapsed);
         assert_eq!(r.reason, "no_visit_since:2025-11-22");
         // Exactly 12 months ago is still inside the window.
-        let f = ClassFacts { last_service_on: Some(d("2025-11-23")), ..f };
-        assert_eq!(classify(&f, d(TODAY), 12).class, CustomerClass::OwnSoldOwner);
+        let f = ClassFacts {
+            last_service_on: Some(d("2025-11-23")),
+            ..f
+        };
+        assert_eq!(
+            classify(&f, d(TODAY), 12).class,
+            CustomerClass::OwnSoldOwner
+        );
         // With an 18-month window the first case is not lapsed.
-        let f = ClassFacts { last_service_on: Some(d("2025-11-22")), ..f };
-        assert_eq!(classify(&f, d(TODAY), 18).class, CustomerClass::OwnSoldOwner);
+        let f = ClassFacts {
+            last_service_on: Some(d("2025-11-22")),
+            ..f
+        };
+        assert_eq!(
+            classify(&f, d(TODAY), 18).class,
+            CustomerClass::OwnSoldOwner
+        );
     }
 
     #[test]
     fn reasons_in_both_languages() {
-        assert_eq!(explain("no_visit_since:2025-01-01", crate::Lang::Zh), "自 2025-01-01 起未回厂，超过流失期");
+        assert_eq!(
+            explain("no_visit_since:2025-01-01", crate::Lang::Zh),
+            "自 2025-01-01 起未回厂，超过流失期"
+        );
         assert_eq!(explain("open_lead", crate::Lang::En), "has an open lead");
     }
 }

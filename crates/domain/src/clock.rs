@@ -25,7 +25,9 @@ pub struct FixedClock(pub DateTime<Utc>);
 impl FixedClock {
     /// Noon China time on the given date.
     pub fn on(date: NaiveDate) -> Self {
-        let noon = date.and_hms_opt(4, 0, 0).expect("04:00 exists on every date");
+        let noon = date
+            .and_hms_opt(4, 0, 0)
+            .expect("04:00 exists on every date");
         FixedClock(DateTime::from_naive_utc_and_offset(noon, Utc))
     }
 }
@@ -43,7 +45,12 @@ mod tests {
     #[test]
     fn today_is_china_date() {
         // 2024-01-01 17:00 UTC is already 2024-01-02 in Beijing.
-        let t = DateTime::parse_from_rfc3339("2024-01-01T17:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(FixedClock(t).today(), NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
+        let t = DateTime::parse_from_rfc3339("2024-01-01T17:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            FixedClock(t).today(),
+            NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()
+        );
     }
 }

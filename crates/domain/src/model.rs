@@ -147,7 +147,10 @@ code_enum! {
 
 impl LeadStatus {
     pub fn is_open(self) -> bool {
-        matches!(self, LeadStatus::Open | LeadStatus::Ordered | LeadStatus::DefeatPending)
+        matches!(
+            self,
+            LeadStatus::Open | LeadStatus::Ordered | LeadStatus::DefeatPending
+        )
     }
 }
 
@@ -325,8 +328,14 @@ mod tests {
         for g in LeadGrade::ALL {
             assert_eq!(LeadGrade::parse("grade", g.code()).unwrap(), *g);
         }
-        assert_eq!(CustomerKind::parse("kind", "公司").unwrap(), CustomerKind::Company);
-        assert_eq!(Role::parse("role", "Sales consultant").unwrap(), Role::SalesConsultant);
+        assert_eq!(
+            CustomerKind::parse("kind", "公司").unwrap(),
+            CustomerKind::Company
+        );
+        assert_eq!(
+            Role::parse("role", "Sales consultant").unwrap(),
+            Role::SalesConsultant
+        );
         let e = LeadGrade::parse("grade", "Z").unwrap_err();
         assert_eq!(e.field, "grade");
         assert_eq!(e.value, "Z");
@@ -335,7 +344,10 @@ mod tests {
 
     #[test]
     fn default_cadence_follows_domain_table() {
-        let days: Vec<u32> = LeadGrade::ALL.iter().map(|g| g.default_cadence_days()).collect();
+        let days: Vec<u32> = LeadGrade::ALL
+            .iter()
+            .map(|g| g.default_cadence_days())
+            .collect();
         assert_eq!(days, vec![7, 2, 3, 7, 14]);
     }
 

@@ -3,9 +3,9 @@
 use crate::records::CustomerView;
 use crate::{Actor, Result, Services};
 use chrono::NaiveDate;
+use dealerbase_domain::Lang;
 use dealerbase_domain::class::explain;
 use dealerbase_domain::model::CustomerClass;
-use dealerbase_domain::Lang;
 use dealerbase_store::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -68,7 +68,11 @@ impl Services {
         let vehicles = owned
             .into_iter()
             .map(|(v, o)| VehicleWithHistory {
-                odometer: readings.iter().filter(|r| r.vehicle_id == v.id).cloned().collect(),
+                odometer: readings
+                    .iter()
+                    .filter(|r| r.vehicle_id == v.id)
+                    .cloned()
+                    .collect(),
                 owned_from: o.from_date,
                 owned_to: o.to_date,
                 vehicle: v,
@@ -82,8 +86,20 @@ impl Services {
         let tasks = self.db.customer_tasks(id).await?;
         let complaints = self.db.customer_complaints(id).await?;
         let surveys = self.db.customer_surveys(id).await?;
-        let timeline = timeline(&sales_orders, &work_orders, &policies, &leads, &contacts, &tasks, &complaints, &surveys, lang);
-        let class_label = CustomerClass::parse("class", &customer.class).map(|c| c.label(lang).to_string()).unwrap_or_else(|_| customer.class.clone());
+        let timeline = timeline(
+            &sales_orders,
+            &work_orders,
+            &policies,
+            &leads,
+            &contacts,
+            &tasks,
+            &complaints,
+            &surveys,
+            lang,
+        );
+        let class_label = CustomerClass::parse("class", &customer.class)
+            .map(|c| c.label(lang).to_string())
+            .unwrap_or_else(|_| customer.class.clone());
         Ok(Customer360 {
             class_label,
             class_reason: explain(&customer.class_reason, lang),
@@ -121,38 +137,125 @@ fn timeline(
     lang: Lang,
 ) -> Vec<TimelineEntry> {
     use dealerbase_domain::model::*;
-    let label = |parse: Result<&'static str, ()>, raw: &str| parse.map(str::to_string).unwrap_or_else(|_| raw.to_string());
+    let label = |parse: Result<&'static str, ()>, raw: &str| {
+        parse
+            .map(str::to_string)
+            .unwrap_or_else(|_| raw.to_string())
+    };
     let mut t = Vec::new();
     for s in sales {
-        let kind = label(SalesOrderKind::parse("", &s.kind).map(|k| k.label(lang)).map_err(|_| ()), &s.kind);
-        t.push(TimelineEntry { date: s.delivered_on.unwrap_or(s.ordered_on), kind: "sales_order", id: s.id, title: kind, amount_fen: Some(s.price_fen) });
+        let kind = label(
+            SalesOrderKind::parse("", &s.kind)
+                .map(|k| k.label(lang))
+                .map_err(|_| ()),
+            &s.kind,
+        );
+        t.push(TimelineEntry {
+            date: s.delivered_on.unwrap_or(s.ordered_on),
+            kind: "sales_order",
+            id: s.id,
+            title: kind,
+            amount_fen: Some(s.price_fen),
+        });
     }
     for w in work {
-        let kind = label(WorkOrderKind::parse("", &w.fields.kind).map(|k| k.label(lang)).map_err(|_| ()), &w.fields.kind);
-        t.push(TimelineEntry { date: w.fields.opened_on, kind: "work_order", id: w.id, title: format!("{kind} {}", w.fields.number), amount_fen: Some(w.fields.total_fen) });
+        let kind = label(
+            WorkOrderKind::parse("", &w.fields.kind)
+                .map(|k| k.label(lang))
+                .map_err(|_| ()),
+            &w.fields.kind,
+        );
+        t.push(TimelineEntry {
+            date: w.fields.opened_on,
+            kind: "work_order",
+            id: w.id,
+            title: format!("{kind} {}", w.fields.number),
+            amount_fen: Some(w.fields.total_fen),
+        });
     }
     for p in policies {
-        let kind = label(PolicyKind::parse("", &p.kind).map(|k| k.label(lang)).map_err(|_| ()), &p.kind);
-        t.push(TimelineEntry { date: p.start_date, kind: "policy", id: p.id, title: format!("{kind} {}", p.insurer), amount_fen: Some(p.premium_fen) });
+        let kind = label(
+            PolicyKind::parse("", &p.kind)
+                .map(|k| k.label(lang))
+                .map_err(|_| ()),
+            &p.kind,
+        );
+        t.push(TimelineEntry {
+            date: p.start_date,
+            kind: "policy",
+            id: p.id,
+            title: format!("{kind} {}", p.insurer),
+            amount_fen: Some(p.premium_fen),
+        });
     }
     for l in leads {
-        let grade = label(LeadGrade::parse("", &l.fields.grade).map(|k| k.label(lang)).map_err(|_| ()), &l.fields.grade);
-        t.push(TimelineEntry { date: l.created_at.date_naive(), kind: "lead", id: l.id, title: grade, amount_fen: None });
+        let grade = label(
+            LeadGrade::parse("", &l.fields.grade)
+                .map(|k| k.label(lang))
+                .map_err(|_| ()),
+            &l.fields.grade,
+        );
+        t.push(TimelineEntry {
+            date: l.created_at.date_naive(),
+            kind: "lead",
+            id: l.id,
+            title: grade,
+            amount_fen: None,
+        });
     }
     for c in contacts {
-        let ch = label(ContactChannel::parse("", &c.channel).map(|k| k.label(lang)).map_err(|_| ()), &c.channel);
-        let outcome = label(ContactOutcome::parse("", &c.outcome).map(|k| k.label(lang)).map_err(|_| ()), &c.outcome);
-        t.push(TimelineEntry { date: c.occurred_at.date_naive(), kind: "contact", id: c.id, title: format!("{ch} · {outcome}"), amount_fen: None });
+        let ch = label(
+            ContactChannel::parse("", &c.channel)
+                .map(|k| k.label(lang))
+                .map_err(|_| ()),
+            &c.channel,
+        );
+        let outcome = label(
+            ContactOutcome::parse("", &c.outcome)
+                .map(|k| k.label(lang))
+                .map_err(|_| ()),
+            &c.outcome,
+        );
+        t.push(TimelineEntry {
+            date: c.occurred_at.date_naive(),
+            kind: "contact",
+            id: c.id,
+            title: format!("{ch} · {outcome}"),
+            amount_fen: None,
+        });
     }
     for k in tasks {
-        let kind = label(TaskKind::parse("", &k.kind).map(|x| x.label(lang)).map_err(|_| ()), &k.kind);
-        t.push(TimelineEntry { date: k.due_on, kind: "task", id: k.id, title: kind, amount_fen: None });
+        let kind = label(
+            TaskKind::parse("", &k.kind)
+                .map(|x| x.label(lang))
+                .map_err(|_| ()),
+            &k.kind,
+        );
+        t.push(TimelineEntry {
+            date: k.due_on,
+            kind: "task",
+            id: k.id,
+            title: kind,
+            amount_fen: None,
+        });
     }
     for c in complaints {
-        t.push(TimelineEntry { date: c.opened_at.date_naive(), kind: "complaint", id: c.id, title: c.category.clone(), amount_fen: None });
+        t.push(TimelineEntry {
+            date: c.opened_at.date_naive(),
+            kind: "complaint",
+            id: c.id,
+            title: c.category.clone(),
+            amount_fen: None,
+        });
     }
     for s in surveys {
-        t.push(TimelineEntry { date: s.answered_on, kind: "survey", id: s.id, title: format!("{} {}", s.kind.to_uppercase(), s.service_score), amount_fen: None });
+        t.push(TimelineEntry {
+            date: s.answered_on,
+            kind: "survey",
+            id: s.id,
+            title: format!("{} {}", s.kind.to_uppercase(), s.service_score),
+            amount_fen: None,
+        });
     }
     t.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
     t

@@ -31,15 +31,31 @@ impl Actor {
     /// any store (scope on store 0, which never exists).
     pub fn scope(&self) -> Scope {
         match self.role.scope_level() {
-            ScopeLevel::Group => Scope::Group { group_id: self.group_id },
-            ScopeLevel::Store => Scope::Store { store_id: self.store_id.unwrap_or(0) },
-            ScopeLevel::Own => Scope::Own { store_id: self.store_id.unwrap_or(0), staff_id: self.staff_id },
+            ScopeLevel::Group => Scope::Group {
+                group_id: self.group_id,
+            },
+            ScopeLevel::Store => Scope::Store {
+                store_id: self.store_id.unwrap_or(0),
+            },
+            ScopeLevel::Own => Scope::Own {
+                store_id: self.store_id.unwrap_or(0),
+                staff_id: self.staff_id,
+            },
         }
     }
 
     pub fn from_staff(s: &dealerbase_store::Staff) -> Result<Actor, ServiceError> {
-        let role = Role::parse("role", &s.role).map_err(|_| ServiceError::Internal(format!("staff {} has unknown role {}", s.id, s.role)))?;
-        Ok(Actor { staff_id: s.id, group_id: s.group_id, store_id: s.store_id, role, login: s.login.clone(), name: s.name.clone() })
+        let role = Role::parse("role", &s.role).map_err(|_| {
+            ServiceError::Internal(format!("staff {} has unknown role {}", s.id, s.role))
+        })?;
+        Ok(Actor {
+            staff_id: s.id,
+            group_id: s.group_id,
+            store_id: s.store_id,
+            role,
+            login: s.login.clone(),
+            name: s.name.clone(),
+        })
     }
 }
 
@@ -79,17 +95,33 @@ impl ServiceError {
     /// A message for people, in their language. Internal details are never shown.
     pub fn message(&self, lang: Lang) -> String {
         match (self, lang) {
-            (ServiceError::Invalid(errors), _) => errors.iter().map(|e| e.message(lang)).collect::<Vec<_>>().join("; "),
-            (ServiceError::NotFound { entity, id }, Lang::Zh) => format!("未找到{}（{id}），或无权查看", entity_zh(entity)),
-            (ServiceError::NotFound { entity, id }, Lang::En) => format!("{entity} {id} not found, or not yours to see"),
-            (ServiceError::Forbidden(what), Lang::Zh) => format!("无权操作：{}", forbidden_zh(what)),
+            (ServiceError::Invalid(errors), _) => errors
+                .iter()
+                .map(|e| e.message(lang))
+                .collect::<Vec<_>>()
+                .join("; "),
+            (ServiceError::NotFound { entity, id }, Lang::Zh) => {
+                format!("未找到{}（{id}），或无权查看", entity_zh(entity))
+            }
+            (ServiceError::NotFound { entity, id }, Lang::En) => {
+                format!("{entity} {id} not found, or not yours to see")
+            }
+            (ServiceError::Forbidden(what), Lang::Zh) => {
+                format!("无权操作：{}", forbidden_zh(what))
+            }
             (ServiceError::Forbidden(what), Lang::En) => format!("not allowed: {what}"),
-            (ServiceError::Conflict { field, value }, Lang::Zh) => format!("{}「{value}」已存在", entity_zh(field)),
-            (ServiceError::Conflict { field, value }, Lang::En) => format!("{field} {value:?} already exists"),
+            (ServiceError::Conflict { field, value }, Lang::Zh) => {
+                format!("{}「{value}」已存在", entity_zh(field))
+            }
+            (ServiceError::Conflict { field, value }, Lang::En) => {
+                format!("{field} {value:?} already exists")
+            }
             (ServiceError::Unauthenticated, Lang::Zh) => "请先登录".into(),
             (ServiceError::Unauthenticated, Lang::En) => "please sign in".into(),
             (ServiceError::Internal(_), Lang::Zh) => "系统内部错误，已记录，请稍后再试".into(),
-            (ServiceError::Internal(_), Lang::En) => "internal error; it has been logged, please try again".into(),
+            (ServiceError::Internal(_), Lang::En) => {
+                "internal error; it has been logged, please try again".into()
+            }
         }
     }
 
@@ -133,7 +165,10 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound { entity, id } => ServiceError::NotFound { entity, id },
             StoreError::Conflict { field, value } => ServiceError::Conflict { field, value },
-            StoreError::MissingReference { field, value } => ServiceError::NotFound { entity: field, id: value },
+            StoreError::MissingReference { field, value } => ServiceError::NotFound {
+                entity: field,
+                id: value,
+            },
             other => ServiceError::Internal(other.to_string()),
         }
     }
@@ -156,11 +191,22 @@ impl Services {
     /// Checks that the actor may write into a store: group roles anywhere in their group,
     /// everyone else only in their own store.
     pub(crate) async fn check_store_access(&self, actor: &Actor, store_id: Id) -> Result<()> {
-        let store = self.db.store(store_id).await.map_err(|_| ServiceError::NotFound { entity: "store", id: store_id.to_string() })?;
+        let store = self
+            .db
+            .store(store_id)
+            .await
+            .map_err(|_| ServiceError::NotFound {
+                entity: "store",
+                id: store_id.to_string(),
+            })?;
         let ok = match actor.role.scope_level() {
             ScopeLevel::Group => store.group_id == actor.group_id,
             _ => actor.store_id == Some(store_id),
         };
-        if ok { Ok(()) } else { Err(ServiceError::Forbidden("write to another store")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("write to another store"))
+        }
     }
 }

@@ -4,7 +4,7 @@
 use crate::input::{CustomerInput, LeadInput, VehicleInput, WorkOrderInput};
 use crate::{Actor, Result, ServiceError, Services};
 use chrono::Months;
-use dealerbase_domain::class::{classify, ClassFacts, OwnedVehicle, DEFAULT_LAPSE_MONTHS};
+use dealerbase_domain::class::{ClassFacts, DEFAULT_LAPSE_MONTHS, OwnedVehicle, classify};
 use dealerbase_domain::mask::{mask_id, mask_mobile};
 use dealerbase_domain::model::{LeadGrade, LeadSource, LeadStatus, Role};
 use dealerbase_domain::text::to_half_width;
@@ -47,7 +47,10 @@ impl CustomerView {
         c.fields.mobile = c.fields.mobile.as_deref().map(mask_mobile);
         c.fields.id_number = c.fields.id_number.as_deref().map(mask_id);
         c.fields.other_phones = c.fields.other_phones.as_deref().map(mask_mobile);
-        CustomerView { customer: c, masked: true }
+        CustomerView {
+            customer: c,
+            masked: true,
+        }
     }
 }
 
@@ -90,11 +93,19 @@ pub struct LeadQuery {
 impl Services {
     // ---- customers ---------------------------------------------------------------------
 
-    pub async fn create_customer(&self, actor: &Actor, input: &CustomerInput) -> Result<CustomerView> {
+    pub async fn create_customer(
+        &self,
+        actor: &Actor,
+        input: &CustomerInput,
+    ) -> Result<CustomerView> {
         let mut input = input.clone();
         input.store_id = input.store_id.or(actor.store_id);
         let Some(store_id) = input.store_id else {
-            return Err(ServiceError::invalid(ValidationError::new("store_id", "", Rule::Required)));
+            return Err(ServiceError::invalid(ValidationError::new(
+                "store_id",
+                "",
+                Rule::Required,
+            )));
         };
         self.check_store_access(actor, store_id).await?;
         let fields = input.apply(None, self.clock.today())?;
@@ -103,13 +114,42 @@ impl Services {
             None if actor.role == Role::SalesConsultant => Some(actor.staff_id),
             None => None,
         };
-        let decision = classify(&ClassFacts { vip: fields.vip, ..Default::default() }, self.clock.today(), DEFAULT_LAPSE_MONTHS);
-        let id = self.db.create_customer(&fields, consultant, (decision.class.code(), &decision.reason), self.clock.now()).await?;
-        self.db.audit(Some(actor.staff_id), "create", "customer", Some(id), "", self.clock.now()).await?;
+        let decision = classify(
+            &ClassFacts {
+                vip: fields.vip,
+                ..Default::default()
+            },
+            self.clock.today(),
+            DEFAULT_LAPSE_MONTHS,
+        );
+        let id = self
+            .db
+            .create_customer(
+                &fields,
+                consultant,
+                (decision.class.code(), &decision.reason),
+                self.clock.now(),
+            )
+            .await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "create",
+                "customer",
+                Some(id),
+                "",
+                self.clock.now(),
+            )
+            .await?;
         self.customer(actor, id).await
     }
 
-    pub async fn update_customer(&self, actor: &Actor, id: Id, input: &CustomerInput) -> Result<CustomerView> {
+    pub async fn update_customer(
+        &self,
+        actor: &Actor,
+        id: Id,
+        input: &CustomerInput,
+    ) -> Result<CustomerView> {
         let current = self.db.customer(&actor.scope(), id).await?;
         if let Some(s) = input.store_id
             && s != current.fields.store_id
@@ -117,29 +157,48 @@ impl Services {
             self.check_store_access(actor, s).await?;
         }
         let fields = input.apply(Some(&current.fields), self.clock.today())?;
-        self.db.update_customer(id, &fields, self.clock.now()).await?;
+        self.db
+            .update_customer(id, &fields, self.clock.now())
+            .await?;
         if let Some(c) = input.consultant_id
             && Some(c) != current.consultant_id
         {
             self.check_consultant(c, fields.store_id).await?;
-            self.db.assign_consultant(id, c, Some(actor.staff_id), "reassigned", self.clock.now()).await?;
+            self.db
+                .assign_consultant(id, c, Some(actor.staff_id), "reassigned", self.clock.now())
+                .await?;
         }
         self.reclassify(id).await?;
-        self.db.audit(Some(actor.staff_id), "update", "customer", Some(id), "", self.clock.now()).await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "update",
+                "customer",
+                Some(id),
+                "",
+                self.clock.now(),
+            )
+            .await?;
         self.customer(actor, id).await
     }
 
     async fn check_consultant(&self, staff_id: Id, store_id: Id) -> Result<Id> {
         match self.db.staff(staff_id).await {
             Ok(s) if s.store_id == Some(store_id) && s.active => Ok(s.id),
-            _ => Err(ServiceError::invalid(ValidationError::new("consultant_id", staff_id.to_string(), Rule::OneOf {
-                allowed: vec!["an active staff member of the customer's store".into()],
-            }))),
+            _ => Err(ServiceError::invalid(ValidationError::new(
+                "consultant_id",
+                staff_id.to_string(),
+                Rule::OneOf {
+                    allowed: vec!["an active staff member of the customer's store".into()],
+                },
+            ))),
         }
     }
 
     pub async fn customer(&self, actor: &Actor, id: Id) -> Result<CustomerView> {
-        Ok(CustomerView::masked(self.db.customer(&actor.scope(), id).await?))
+        Ok(CustomerView::masked(
+            self.db.customer(&actor.scope(), id).await?,
+        ))
     }
 
     /// Full mobile and ID number, for roles allowed to see them; every reveal is audited.
@@ -148,7 +207,16 @@ impl Services {
             return Err(ServiceError::Forbidden("reveal personal data"));
         }
         let c = self.db.customer(&actor.scope(), id).await?;
-        self.db.audit(Some(actor.staff_id), "reveal", "customer", Some(id), "mobile,id_number", self.clock.now()).await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "reveal",
+                "customer",
+                Some(id),
+                "mobile,id_number",
+                self.clock.now(),
+            )
+            .await?;
         Ok(RevealedPersonalData {
             customer_id: id,
             mobile: c.fields.mobile,
@@ -157,7 +225,11 @@ impl Services {
         })
     }
 
-    pub async fn list_customers(&self, actor: &Actor, q: &CustomerQuery) -> Result<Page<CustomerSummary>> {
+    pub async fn list_customers(
+        &self,
+        actor: &Actor,
+        q: &CustomerQuery,
+    ) -> Result<Page<CustomerSummary>> {
         let filter = CustomerFilter {
             search: q.q.as_deref().and_then(recognise_search),
             store_id: q.store_id,
@@ -180,11 +252,18 @@ impl Services {
         let c = self.db.customer_unscoped(id).await?;
         let store = self.db.store(c.fields.store_id).await?;
         let vehicles = self.db.customer_vehicles(id).await?;
-        let mut facts = ClassFacts { vip: c.fields.vip, ..Default::default() };
+        let mut facts = ClassFacts {
+            vip: c.fields.vip,
+            ..Default::default()
+        };
         for (v, o) in &vehicles {
             if o.to_date.is_none() {
                 let brand = self.db.brand_of_model(v.fields.model_id).await?;
-                facts.vehicles.push(OwnedVehicle { our_brand: brand == store.brand_id, own_sold: v.fields.own_sold, delivered_on: v.fields.delivery_date });
+                facts.vehicles.push(OwnedVehicle {
+                    our_brand: brand == store.brand_id,
+                    own_sold: v.fields.own_sold,
+                    delivered_on: v.fields.delivery_date,
+                });
             }
         }
         let activity = self.db.customer_activity(id).await?;
@@ -193,7 +272,9 @@ impl Services {
         facts.defeated_lead = activity.defeated_leads > 0;
         facts.any_interaction = activity.interactions > 0;
         let d = classify(&facts, self.clock.today(), DEFAULT_LAPSE_MONTHS);
-        self.db.set_customer_class(id, d.class.code(), &d.reason).await?;
+        self.db
+            .set_customer_class(id, d.class.code(), &d.reason)
+            .await?;
         Ok(())
     }
 
@@ -205,61 +286,132 @@ impl Services {
             None => None,
         };
         let mut input = input.clone();
-        input.store_id = input.store_id.or(owner.as_ref().map(|c| c.fields.store_id)).or(actor.store_id);
+        input.store_id = input
+            .store_id
+            .or(owner.as_ref().map(|c| c.fields.store_id))
+            .or(actor.store_id);
         let mut fields = input.apply(None)?;
         if fields.store_id == 0 {
-            return Err(ServiceError::invalid(ValidationError::new("store_id", "", Rule::Required)));
+            return Err(ServiceError::invalid(ValidationError::new(
+                "store_id",
+                "",
+                Rule::Required,
+            )));
         }
         self.check_store_access(actor, fields.store_id).await?;
         let model = self.db.vehicle_model(fields.model_id).await.map_err(|_| {
-            ServiceError::invalid(ValidationError::new("model_id", fields.model_id.to_string(), Rule::OneOf { allowed: vec!["a model of the catalogue".into()] }))
+            ServiceError::invalid(ValidationError::new(
+                "model_id",
+                fields.model_id.to_string(),
+                Rule::OneOf {
+                    allowed: vec!["a model of the catalogue".into()],
+                },
+            ))
         })?;
         // Warranty from the delivery (or invoice) date by the model's terms, unless given.
         if fields.warranty_end_date.is_none()
             && let Some(start) = fields.delivery_date.or(fields.invoice_date)
         {
-            fields.warranty_end_date = start.checked_add_months(Months::new(model.warranty_months as u32));
+            fields.warranty_end_date =
+                start.checked_add_months(Months::new(model.warranty_months as u32));
             fields.warranty_end_km = fields.warranty_end_km.or(Some(model.warranty_km));
         }
-        let from = fields.delivery_date.or(fields.purchase_date).unwrap_or(self.clock.today());
-        let id = self.db.create_vehicle(&fields, owner.as_ref().map(|c| (c.id, from)), self.clock.now()).await?;
+        let from = fields
+            .delivery_date
+            .or(fields.purchase_date)
+            .unwrap_or(self.clock.today());
+        let id = self
+            .db
+            .create_vehicle(
+                &fields,
+                owner.as_ref().map(|c| (c.id, from)),
+                self.clock.now(),
+            )
+            .await?;
         if let Some(c) = &owner {
             self.reclassify(c.id).await?;
         }
-        self.db.audit(Some(actor.staff_id), "create", "vehicle", Some(id), "", self.clock.now()).await?;
-        Ok(self.db.vehicle(&actor.scope(), id).await.or_else(|_| Err(ServiceError::NotFound { entity: "vehicle", id: id.to_string() }))?)
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "create",
+                "vehicle",
+                Some(id),
+                "",
+                self.clock.now(),
+            )
+            .await?;
+        Ok(self.db.vehicle(&actor.scope(), id).await.or_else(|_| {
+            Err(ServiceError::NotFound {
+                entity: "vehicle",
+                id: id.to_string(),
+            })
+        })?)
     }
 
     pub async fn vehicle(&self, actor: &Actor, id: Id) -> Result<Vehicle> {
         Ok(self.db.vehicle(&actor.scope(), id).await?)
     }
 
-    pub async fn update_vehicle(&self, actor: &Actor, id: Id, input: &VehicleInput) -> Result<Vehicle> {
+    pub async fn update_vehicle(
+        &self,
+        actor: &Actor,
+        id: Id,
+        input: &VehicleInput,
+    ) -> Result<Vehicle> {
         let current = self.db.vehicle(&actor.scope(), id).await?;
         let fields = input.apply(Some(&current.fields))?;
         if fields.store_id != current.fields.store_id {
             self.check_store_access(actor, fields.store_id).await?;
         }
         self.db.update_vehicle(id, &fields).await?;
-        self.db.audit(Some(actor.staff_id), "update", "vehicle", Some(id), "", self.clock.now()).await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "update",
+                "vehicle",
+                Some(id),
+                "",
+                self.clock.now(),
+            )
+            .await?;
         Ok(self.db.vehicle(&actor.scope(), id).await?)
     }
 
     // ---- work orders -------------------------------------------------------------------
 
-    pub async fn create_work_order(&self, actor: &Actor, input: &WorkOrderInput) -> Result<WorkOrder> {
+    pub async fn create_work_order(
+        &self,
+        actor: &Actor,
+        input: &WorkOrderInput,
+    ) -> Result<WorkOrder> {
         let v = input.validate()?;
         let Some(vehicle_id) = input.vehicle_id else {
-            return Err(ServiceError::invalid(ValidationError::new("vehicle_id", "", Rule::Required)));
+            return Err(ServiceError::invalid(ValidationError::new(
+                "vehicle_id",
+                "",
+                Rule::Required,
+            )));
         };
         let vehicle = self.db.vehicle(&actor.scope(), vehicle_id).await?;
         let customer_id = match input.customer_id.or(vehicle.owner_id) {
             Some(c) => self.db.customer(&actor.scope(), c).await?.id,
-            None => return Err(ServiceError::invalid(ValidationError::new("customer_id", "", Rule::Required))),
+            None => {
+                return Err(ServiceError::invalid(ValidationError::new(
+                    "customer_id",
+                    "",
+                    Rule::Required,
+                )));
+            }
         };
-        let store_id = input.store_id.or(actor.store_id).unwrap_or(vehicle.fields.store_id);
+        let store_id = input
+            .store_id
+            .or(actor.store_id)
+            .unwrap_or(vehicle.fields.store_id);
         self.check_store_access(actor, store_id).await?;
-        let advisor_id = input.advisor_id.or((actor.role == Role::ServiceAdvisor).then_some(actor.staff_id));
+        let advisor_id = input
+            .advisor_id
+            .or((actor.role == Role::ServiceAdvisor).then_some(actor.staff_id));
         let fields = WorkOrderFields {
             store_id,
             number: v.number,
@@ -267,7 +419,11 @@ impl Services {
             customer_id,
             advisor_id,
             kind: v.kind.code().into(),
-            status: if v.settled_on.is_some() { "settled".into() } else { "open".into() },
+            status: if v.settled_on.is_some() {
+                "settled".into()
+            } else {
+                "open".into()
+            },
             opened_on: v.opened_on,
             settled_on: v.settled_on,
             odometer_km: v.odometer_km,
@@ -276,7 +432,16 @@ impl Services {
         };
         let id = self.db.create_work_order(&fields, &v.lines).await?;
         self.reclassify(customer_id).await?;
-        self.db.audit(Some(actor.staff_id), "create", "work_order", Some(id), "", self.clock.now()).await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "create",
+                "work_order",
+                Some(id),
+                "",
+                self.clock.now(),
+            )
+            .await?;
         Ok(self.db.work_order(&actor.scope(), id).await?)
     }
 
@@ -301,11 +466,15 @@ impl Services {
             c.fail(ValidationError::new("customer_id", "", Rule::Required));
         }
         c.finish()?;
-        let (Some(grade), Some(source), Some(customer_id)) = (grade, source, input.customer_id) else {
-            return Err(ServiceError::Internal("validated lead without fields".into()));
+        let (Some(grade), Some(source), Some(customer_id)) = (grade, source, input.customer_id)
+        else {
+            return Err(ServiceError::Internal(
+                "validated lead without fields".into(),
+            ));
         };
         let customer = self.db.customer(&actor.scope(), customer_id).await?;
-        self.check_store_access(actor, customer.fields.store_id).await?;
+        self.check_store_access(actor, customer.fields.store_id)
+            .await?;
         let owner_id = match input.owner_id {
             Some(o) => Some(self.check_consultant(o, customer.fields.store_id).await?),
             None if actor.role == Role::SalesConsultant => Some(actor.staff_id),
@@ -313,11 +482,21 @@ impl Services {
         };
         if let Some(m) = input.desired_model_id {
             self.db.vehicle_model(m).await.map_err(|_| {
-                ServiceError::invalid(ValidationError::new("desired_model_id", m.to_string(), Rule::OneOf { allowed: vec!["a model of the catalogue".into()] }))
+                ServiceError::invalid(ValidationError::new(
+                    "desired_model_id",
+                    m.to_string(),
+                    Rule::OneOf {
+                        allowed: vec!["a model of the catalogue".into()],
+                    },
+                ))
             })?;
         }
         let today = self.clock.today();
-        let status = if grade == LeadGrade::O { LeadStatus::Ordered } else { LeadStatus::Open };
+        let status = if grade == LeadGrade::O {
+            LeadStatus::Ordered
+        } else {
+            LeadStatus::Open
+        };
         let fields = LeadFields {
             store_id: customer.fields.store_id,
             customer_id,
@@ -327,11 +506,22 @@ impl Services {
             desired_model_id: input.desired_model_id,
             status: status.code().into(),
             owner_id,
-            next_follow_up: Some(today + chrono::Duration::days(grade.default_cadence_days() as i64)),
+            next_follow_up: Some(
+                today + chrono::Duration::days(grade.default_cadence_days() as i64),
+            ),
         };
         let id = self.db.create_lead(&fields, self.clock.now()).await?;
         self.reclassify(customer_id).await?;
-        self.db.audit(Some(actor.staff_id), "create", "lead", Some(id), "", self.clock.now()).await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "create",
+                "lead",
+                Some(id),
+                "",
+                self.clock.now(),
+            )
+            .await?;
         Ok(self.db.lead(&actor.scope(), id).await?)
     }
 
@@ -353,7 +543,10 @@ impl Services {
 
     /// Tasks due today or overdue for the actor.
     pub async fn today(&self, actor: &Actor) -> Result<Vec<Task>> {
-        Ok(self.db.due_tasks(actor.staff_id, self.clock.today(), 200).await?)
+        Ok(self
+            .db
+            .due_tasks(actor.staff_id, self.clock.today(), 200)
+            .await?)
     }
 }
 
@@ -363,9 +556,18 @@ mod tests {
 
     #[test]
     fn search_box_recognises_what_was_typed() {
-        assert_eq!(recognise_search("138 1234 5678"), Some(SearchKey::Mobile("13812345678".into())));
-        assert_eq!(recognise_search("京a12345"), Some(SearchKey::Plate("京A12345".into())));
-        assert_eq!(recognise_search("latpab071w1005301"), Some(SearchKey::Vin("LATPAB071W1005301".into())));
+        assert_eq!(
+            recognise_search("138 1234 5678"),
+            Some(SearchKey::Mobile("13812345678".into()))
+        );
+        assert_eq!(
+            recognise_search("京a12345"),
+            Some(SearchKey::Plate("京A12345".into()))
+        );
+        assert_eq!(
+            recognise_search("latpab071w1005301"),
+            Some(SearchKey::Vin("LATPAB071W1005301".into()))
+        );
         assert_eq!(recognise_search("王"), Some(SearchKey::Name("王".into())));
         assert_eq!(recognise_search("  "), None);
     }
@@ -374,7 +576,11 @@ mod tests {
     fn customer_view_masks_mobile_and_id() {
         let c = Customer {
             id: 1,
-            fields: CustomerFields { mobile: Some("13812345678".into()), id_number: Some("11010519491231002X".into()), ..Default::default() },
+            fields: CustomerFields {
+                mobile: Some("13812345678".into()),
+                id_number: Some("11010519491231002X".into()),
+                ..Default::default()
+            },
             consultant_id: None,
             class: "potential".into(),
             class_reason: String::new(),
@@ -384,6 +590,9 @@ mod tests {
         };
         let v = CustomerView::masked(c);
         assert_eq!(v.customer.fields.mobile.as_deref(), Some("138****5678"));
-        assert_eq!(v.customer.fields.id_number.as_deref(), Some("1*************002X"));
+        assert_eq!(
+            v.customer.fields.id_number.as_deref(),
+            Some("1*************002X")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Bulk loading for the demo generator and imports: rows with explicit ids, written in one
 //! transaction per batch — multi-row INSERTs on SQLite, COPY on PostgreSQL.
 
-use crate::{on_pool, Db, Pool, Result};
+use crate::{Db, Pool, Result, on_pool};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 use std::fmt::Write as _;
@@ -68,13 +68,22 @@ pub struct TableRows {
 
 impl TableRows {
     pub fn new(table: &'static str, columns: &'static [&'static str]) -> TableRows {
-        TableRows { table, columns, values: Vec::new() }
+        TableRows {
+            table,
+            columns,
+            values: Vec::new(),
+        }
     }
     /// Appends one row; the values must follow `columns`.
     pub fn push(&mut self, row: impl IntoIterator<Item = Val>) {
         let before = self.values.len();
         self.values.extend(row);
-        assert_eq!(self.values.len() - before, self.columns.len(), "row width of {}", self.table);
+        assert_eq!(
+            self.values.len() - before,
+            self.columns.len(),
+            "row width of {}",
+            self.table
+        );
     }
     pub fn len(&self) -> usize {
         self.values.len() / self.columns.len()
@@ -82,8 +91,55 @@ impl TableRows {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+    /// In the last row whose column `key_col` equals `key`, sets column `col` to `v`.
+    pub fn set_last_matching(&mut self, key_col: usize, key: Val, col: usize, v: Val) {
+        let w = self.columns.len();
+        let n = self.len();
+        for i in (0..n).rev() {
+            if self.values[i * w + key_col] == key {
+                self.values[i * w + col] = v;
+                return;
+            }
+        }
+    }
     fn rows(&self) -> impl Iterator<Item = &[Val]> {
         self.values.chunks(self.columns.len())
+    }
+}
+
+/// A value as an SQLite literal, in the same text forms sqlx uses when binding.
+fn sqlite_literal(out: &mut String, v: &Val) {
+    match v {
+        Val::Null => out.push_str("NULL"),
+        Val::I64(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Val::F64(f) if f.is_finite() => {
+            let _ = write!(out, "{f:?}");
+        }
+        Val::F64(_) => out.push_str("NULL"),
+        Val::Bool(b) => out.push(if *b { '1' } else { '0' }),
+        Val::Date(d) => {
+            let _ = write!(out, "'{}'", d.format("%F"));
+        }
+        Val::Ts(t) => {
+            let _ = write!(
+                out,
+                "'{}'",
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+            );
+        }
+        Val::Text(s) => {
+            out.push('\'');
+            for c in s.chars() {
+                match c {
+                    '\'' => out.push_str("''"),
+                    '\0' => {}
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+        }
     }
 }
 
@@ -120,37 +176,32 @@ impl Db {
     pub async fn bulk_insert(&self, tables: &[TableRows]) -> Result<()> {
         match &self.pool {
             Pool::Sqlite(p) => {
+                // Values are written as SQL literals (escaped below): binding millions of
+                // parameters one by one costs more than SQLite's parser does.
                 let mut tx = p.begin().await?;
                 for t in tables.iter().filter(|t| !t.is_empty()) {
-                    // SQLite allows 32766 bound values per statement.
-                    let per_stmt = (30_000 / t.columns.len()).max(1);
-                    let rows: Vec<&[Val]> = t.rows().collect();
-                    for chunk in rows.chunks(per_stmt) {
-                        let mut sql = format!("INSERT INTO {} ({}) VALUES ", t.table, t.columns.join(", "));
-                        let mut n = 0;
-                        for (r, _) in chunk.iter().enumerate() {
-                            sql.push_str(if r == 0 { "(" } else { ",(" });
-                            for c in 0..t.columns.len() {
-                                n += 1;
-                                let _ = write!(sql, "{}${n}", if c == 0 { "" } else { "," });
-                            }
-                            sql.push(')');
+                    let head =
+                        format!("INSERT INTO {} ({}) VALUES ", t.table, t.columns.join(", "));
+                    let mut sql = String::with_capacity(1 << 20);
+                    for (i, row) in t.rows().enumerate() {
+                        if sql.is_empty() {
+                            sql.push_str(&head);
+                        } else {
+                            sql.push(',');
                         }
-                        let mut q = sqlx::query(AssertSqlSafe(sql));
-                        for row in chunk {
-                            for v in row.iter() {
-                                q = match v {
-                                    Val::Null => q.bind(None::<i64>),
-                                    Val::I64(i) => q.bind(*i),
-                                    Val::F64(f) => q.bind(*f),
-                                    Val::Text(s) => q.bind(s.as_str()),
-                                    Val::Date(d) => q.bind(*d),
-                                    Val::Ts(t) => q.bind(*t),
-                                    Val::Bool(b) => q.bind(*b),
-                                };
+                        sql.push('(');
+                        for (c, v) in row.iter().enumerate() {
+                            if c > 0 {
+                                sql.push(',');
                             }
+                            sqlite_literal(&mut sql, v);
                         }
-                        q.execute(&mut *tx).await?;
+                        sql.push(')');
+                        if sql.len() > (1 << 19) || i + 1 == t.len() {
+                            sqlx::raw_sql(AssertSqlSafe(std::mem::take(&mut sql)))
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                 }
                 tx.commit().await?;
@@ -159,7 +210,11 @@ impl Db {
                 let mut tx = p.begin().await?;
                 for t in tables.iter().filter(|t| !t.is_empty()) {
                     let mut copy = tx
-                        .copy_in_raw(&format!("COPY {} ({}) FROM STDIN", t.table, t.columns.join(", ")))
+                        .copy_in_raw(&format!(
+                            "COPY {} ({}) FROM STDIN",
+                            t.table,
+                            t.columns.join(", ")
+                        ))
                         .await?;
                     let mut buf = String::with_capacity(1 << 20);
                     for row in t.rows() {
@@ -186,12 +241,40 @@ impl Db {
         Ok(())
     }
 
-    /// After loading rows with explicit ids: move PostgreSQL's identity sequences past them
-    /// and refresh planner statistics on both databases.
-    pub async fn after_bulk_load(&self, tables: &[&str]) -> Result<()> {
+    /// Before loading many rows into empty tables: drop their secondary indexes (building
+    /// an index once at the end is much faster than maintaining it row by row). Returns
+    /// the statements that recreate them, for [`Db::after_bulk_load`].
+    pub async fn before_bulk_load(&self, tables: &[&str]) -> Result<Vec<String>> {
+        let mut recreate = Vec::new();
+        for t in tables {
+            let defs: Vec<(String, String)> = match &self.pool {
+                Pool::Sqlite(p) => sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL")
+                    .bind(*t).fetch_all(p).await?,
+                Pool::Postgres(p) => sqlx::query_as(
+                    "SELECT i.indexname::text, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() AND i.tablename = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)")
+                    .bind(*t).fetch_all(p).await?,
+            };
+            for (name, sql) in defs {
+                on_pool!(self, p => sqlx::query(AssertSqlSafe(format!("DROP INDEX {name}"))).execute(p).await?.rows_affected());
+                recreate.push(sql);
+            }
+        }
+        Ok(recreate)
+    }
+
+    /// After loading rows with explicit ids: recreate the indexes dropped by
+    /// [`Db::before_bulk_load`], move PostgreSQL's identity sequences past the loaded ids,
+    /// and refresh planner statistics.
+    pub async fn after_bulk_load(&self, tables: &[&str], recreate: &[String]) -> Result<()> {
+        for sql in recreate {
+            on_pool!(self, p => sqlx::query(AssertSqlSafe(sql.clone())).execute(p).await?.rows_affected());
+        }
         if let Pool::Postgres(p) = &self.pool {
             for t in tables {
-                let sql = format!("SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)");
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+                );
                 sqlx::query(AssertSqlSafe(sql)).execute(p).await?;
             }
         }
@@ -211,6 +294,16 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_literals_are_escaped() {
+        let mut s = String::new();
+        sqlite_literal(&mut s, &Val::Text("O'Brien\0; DROP TABLE x".into()));
+        assert_eq!(s, "'O''Brien; DROP TABLE x'");
+        s.clear();
+        sqlite_literal(&mut s, &Val::F64(f64::NAN));
+        assert_eq!(s, "NULL");
+    }
 
     #[test]
     fn copy_text_escapes_special_characters() {

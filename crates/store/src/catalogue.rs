@@ -1,7 +1,7 @@
 //! The group, its stores, the brand/series/model catalogue with maintenance schedules, and staff.
 
 use crate::model::*;
-use crate::{on_pool, Db, Result, ResultExt, StoreError};
+use crate::{Db, Result, ResultExt, StoreError, on_pool};
 use chrono::{DateTime, Utc};
 
 /// A model with its schedule, as created by the demo generator and administrators.
@@ -68,7 +68,15 @@ impl Db {
             .ok_or(StoreError::NotFound { entity: "vehicle model", id: model_id.to_string() })
     }
 
-    pub async fn create_store(&self, group_id: Id, code: &str, name: &str, city: &str, brand_id: Id, at: DateTime<Utc>) -> Result<Id> {
+    pub async fn create_store(
+        &self,
+        group_id: Id,
+        code: &str,
+        name: &str,
+        city: &str,
+        brand_id: Id,
+        at: DateTime<Utc>,
+    ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO store (group_id, code, name, city, brand_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(group_id).bind(code).bind(name).bind(city).bind(brand_id).bind(at).fetch_one(p).await.on_unique("store code", code)?))
@@ -122,7 +130,13 @@ impl Db {
             .bind(store_id).fetch_all(p).await?))
     }
 
-    pub async fn create_api_token(&self, staff_id: Id, token_hash: &str, label: &str, at: DateTime<Utc>) -> Result<Id> {
+    pub async fn create_api_token(
+        &self,
+        staff_id: Id,
+        token_hash: &str,
+        label: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO api_token (staff_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(staff_id).bind(token_hash).bind(label).bind(at).fetch_one(p).await?))
@@ -143,7 +157,19 @@ impl Db {
     /// Row counts of the main tables, for `dealerbase demo` and health pages.
     pub async fn counts(&self) -> Result<Vec<(&'static str, i64)>> {
         let mut out = Vec::new();
-        for t in ["store", "staff", "customer", "vehicle", "lead", "sales_order", "work_order", "work_order_line", "insurance_policy", "contact", "task"] {
+        for t in [
+            "store",
+            "staff",
+            "customer",
+            "vehicle",
+            "lead",
+            "sales_order",
+            "work_order",
+            "work_order_line",
+            "insurance_policy",
+            "contact",
+            "task",
+        ] {
             let sql = format!("SELECT COUNT(*) FROM {t}");
             let n: i64 = on_pool!(self, p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(p).await?);
             out.push((t, n));

@@ -2,8 +2,8 @@
 //! assignments with history; derived class; name fragments for Chinese substring search.
 
 use crate::model::*;
-use crate::sql::{bind_args, Scope, Sql};
-use crate::{on_pool, Db, Result, StoreError};
+use crate::sql::{Scope, Sql, bind_args};
+use crate::{Db, Result, StoreError, on_pool};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
@@ -41,7 +41,11 @@ pub struct CustomerFilter {
 /// Single characters and adjacent pairs of a name, lower-cased, without spaces: any
 /// fragment of one character is a gram, any longer fragment starts with one.
 pub(crate) fn name_grams(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+    let chars: Vec<char> = name
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
     let mut grams: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
     grams.extend(chars.windows(2).map(|w| w.iter().collect::<String>()));
     grams.sort();
@@ -123,7 +127,12 @@ impl Db {
     }
 
     /// Replaces every profile field of a customer; the name fragments follow the name.
-    pub async fn update_customer(&self, id: Id, f: &CustomerFields, at: DateTime<Utc>) -> Result<()> {
+    pub async fn update_customer(
+        &self,
+        id: Id,
+        f: &CustomerFields,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let assignments: Vec<String> = CUSTOMER_COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
@@ -149,13 +158,19 @@ impl Db {
         let row: Option<Customer> = on_pool!(self, p => {
             bind_args!(sqlx::query_as::<_, Customer>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_optional(p).await?
         });
-        row.ok_or(StoreError::NotFound { entity: "customer", id: id.to_string() })
+        row.ok_or(StoreError::NotFound {
+            entity: "customer",
+            id: id.to_string(),
+        })
     }
 
     /// A customer regardless of scope, for jobs and internal rules (never for display).
     pub async fn customer_unscoped(&self, id: Id) -> Result<Customer> {
         let row: Option<Customer> = on_pool!(self, p => sqlx::query_as::<_, Customer>("SELECT * FROM customer WHERE id = $1").bind(id).fetch_optional(p).await?);
-        row.ok_or(StoreError::NotFound { entity: "customer", id: id.to_string() })
+        row.ok_or(StoreError::NotFound {
+            entity: "customer",
+            id: id.to_string(),
+        })
     }
 
     /// The facts the class rules need beyond the customer's own row.
@@ -170,14 +185,22 @@ impl Db {
     }
 
     /// One page of customers in the scope, filtered, searched and sorted.
-    pub async fn list_customers(&self, scope: &Scope, f: &CustomerFilter) -> Result<Page<CustomerSummary>> {
+    pub async fn list_customers(
+        &self,
+        scope: &Scope,
+        f: &CustomerFilter,
+    ) -> Result<Page<CustomerSummary>> {
         let per_page = f.per_page.clamp(1, 200);
         let page = f.page.max(1);
         let mut sql = Sql::new(SUMMARY_SELECT);
         let mut order_by_gram = false;
         match &f.search {
             Some(SearchKey::Name(fragment)) => {
-                let frag: String = fragment.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+                let frag: String = fragment
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .flat_map(char::to_lowercase)
+                    .collect();
                 let gram: String = frag.chars().take(2).collect();
                 sql.push(" JOIN customer_name_gram g ON g.customer_id = c.id AND g.gram = ");
                 sql.bind_text(gram);
@@ -193,7 +216,11 @@ impl Db {
                 sql.bind_text(m.clone());
             }
             Some(SearchKey::Plate(v)) | Some(SearchKey::Vin(v)) => {
-                let col = if matches!(f.search, Some(SearchKey::Plate(_))) { "plate" } else { "vin" };
+                let col = if matches!(f.search, Some(SearchKey::Plate(_))) {
+                    "plate"
+                } else {
+                    "vin"
+                };
                 sql.push(&format!(
                     " WHERE c.merged_into IS NULL AND c.id IN (SELECT o.customer_id FROM vehicle v JOIN vehicle_ownership o \
                      ON o.vehicle_id = v.id AND o.to_date IS NULL WHERE v.{col} = "
@@ -223,13 +250,22 @@ impl Db {
             (CustomerSort::Name, _) => " ORDER BY c.name, c.id",
             (CustomerSort::RecentlyUpdated, _) => " ORDER BY c.updated_at DESC, c.id DESC",
         });
-        sql.push(&format!(" LIMIT {} OFFSET {}", per_page + 1, (page as u64 - 1) * per_page as u64));
+        sql.push(&format!(
+            " LIMIT {} OFFSET {}",
+            per_page + 1,
+            (page as u64 - 1) * per_page as u64
+        ));
         let mut items: Vec<CustomerSummary> = on_pool!(self, p => {
             bind_args!(sqlx::query_as::<_, CustomerSummary>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?
         });
         let has_more = items.len() > per_page as usize;
         items.truncate(per_page as usize);
-        Ok(Page { items, page, per_page, has_more })
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            has_more,
+        })
     }
 
     /// Hands a customer to another consultant, closing the current assignment.
@@ -264,7 +300,12 @@ impl Db {
             .bind(customer_id).fetch_all(p).await?))
     }
 
-    pub async fn set_customer_class(&self, customer_id: Id, class: &str, reason: &str) -> Result<()> {
+    pub async fn set_customer_class(
+        &self,
+        customer_id: Id,
+        class: &str,
+        reason: &str,
+    ) -> Result<()> {
         on_pool!(self, p => {
             sqlx::query("UPDATE customer SET class = $1, class_reason = $2 WHERE id = $3")
                 .bind(class).bind(reason).bind(customer_id).execute(p).await?;
@@ -278,7 +319,13 @@ impl Db {
             .bind(customer_id).fetch_all(p).await?))
     }
 
-    pub async fn add_company_contact(&self, customer_id: Id, name: &str, position: Option<&str>, mobile: Option<&str>) -> Result<Id> {
+    pub async fn add_company_contact(
+        &self,
+        customer_id: Id,
+        name: &str,
+        position: Option<&str>,
+        mobile: Option<&str>,
+    ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO company_contact (customer_id, name, position, mobile) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(customer_id).bind(name).bind(position).bind(mobile).fetch_one(p).await?))
@@ -295,7 +342,14 @@ impl Db {
             .bind(customer_id).fetch_all(p).await?))
     }
 
-    pub async fn add_relation(&self, customer_id: Id, related: Id, kind: &str, note: Option<&str>, at: DateTime<Utc>) -> Result<Id> {
+    pub async fn add_relation(
+        &self,
+        customer_id: Id,
+        related: Id,
+        kind: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO customer_relation (customer_id, related_customer_id, kind, note, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(customer_id).bind(related).bind(kind).bind(note).bind(at).fetch_one(p).await?))
@@ -308,7 +362,13 @@ mod tests {
 
     #[test]
     fn grams_cover_every_fragment_start() {
-        assert_eq!(name_grams("张 伟明"), vec!["伟", "伟明", "张", "张伟", "明"]);
-        assert_eq!(name_grams("Li Na"), vec!["a", "i", "in", "l", "li", "n", "na"]);
+        assert_eq!(
+            name_grams("张 伟明"),
+            vec!["伟", "伟明", "张", "张伟", "明"]
+        );
+        assert_eq!(
+            name_grams("Li Na"),
+            vec!["a", "i", "in", "l", "li", "n", "na"]
+        );
     }
 }

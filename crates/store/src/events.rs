@@ -3,8 +3,8 @@
 //! audit log.
 
 use crate::model::*;
-use crate::sql::{bind_args, Scope, Sql};
-use crate::{on_pool, Db, Result, ResultExt, StoreError};
+use crate::sql::{Scope, Sql, bind_args};
+use crate::{Db, Result, ResultExt, StoreError, on_pool};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
@@ -54,7 +54,11 @@ impl Db {
     // ---- work orders -------------------------------------------------------------------
 
     /// Stores a work order and its lines in one transaction.
-    pub async fn create_work_order(&self, f: &WorkOrderFields, lines: &[WorkOrderLine]) -> Result<Id> {
+    pub async fn create_work_order(
+        &self,
+        f: &WorkOrderFields,
+        lines: &[WorkOrderLine],
+    ) -> Result<Id> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let id = sqlx::query_scalar::<_, i64>(
@@ -68,10 +72,6 @@ impl Db {
                     .bind(id).bind(&l.line_kind).bind(&l.code).bind(&l.name).bind(l.quantity).bind(l.amount_fen).bind(l.cost_fen)
                     .execute(&mut *tx).await?;
             }
-            if let Some(km) = f.odometer_km {
-                sqlx::query("INSERT INTO odometer_reading (vehicle_id, read_on, km, source) VALUES ($1, $2, $3, 'work_order')")
-                    .bind(f.vehicle_id).bind(f.opened_on).bind(km).execute(&mut *tx).await?;
-            }
             tx.commit().await?;
             Ok(id)
         })
@@ -79,10 +79,15 @@ impl Db {
 
     /// A work order with its lines, if its customer lies in the scope.
     pub async fn work_order(&self, scope: &Scope, id: Id) -> Result<WorkOrder> {
-        let mut sql = Sql::new("SELECT w.* FROM work_order w JOIN customer c ON c.id = w.customer_id WHERE w.id = ");
+        let mut sql = Sql::new(
+            "SELECT w.* FROM work_order w JOIN customer c ON c.id = w.customer_id WHERE w.id = ",
+        );
         sql.bind_i64(id).customer_scope(scope, "c");
         let wo: Option<WorkOrder> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, WorkOrder>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_optional(p).await?);
-        let mut wo = wo.ok_or(StoreError::NotFound { entity: "work order", id: id.to_string() })?;
+        let mut wo = wo.ok_or(StoreError::NotFound {
+            entity: "work order",
+            id: id.to_string(),
+        })?;
         wo.lines = on_pool!(self, p => sqlx::query_as::<_, WorkOrderLine>(
             "SELECT line_kind, code, name, quantity, amount_fen, cost_fen FROM work_order_line WHERE work_order_id = $1 ORDER BY id")
             .bind(id).fetch_all(p).await?);
@@ -124,7 +129,10 @@ impl Db {
         let mut sql = Sql::new("SELECT l.* FROM lead l WHERE l.id = ");
         sql.bind_i64(id).lead_scope(scope, "l");
         let row: Option<Lead> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, Lead>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_optional(p).await?);
-        row.ok_or(StoreError::NotFound { entity: "lead", id: id.to_string() })
+        row.ok_or(StoreError::NotFound {
+            entity: "lead",
+            id: id.to_string(),
+        })
     }
 
     pub async fn list_leads(&self, scope: &Scope, f: &LeadFilter) -> Result<Page<Lead>> {
@@ -144,11 +152,20 @@ impl Db {
         if let Some(c) = f.customer_id {
             sql.push(" AND l.customer_id = ").bind_i64(c);
         }
-        sql.push(&format!(" ORDER BY l.id DESC LIMIT {} OFFSET {}", per_page + 1, (page as u64 - 1) * per_page as u64));
+        sql.push(&format!(
+            " ORDER BY l.id DESC LIMIT {} OFFSET {}",
+            per_page + 1,
+            (page as u64 - 1) * per_page as u64
+        ));
         let mut items: Vec<Lead> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, Lead>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
         let has_more = items.len() > per_page as usize;
         items.truncate(per_page as usize);
-        Ok(Page { items, page, per_page, has_more })
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            has_more,
+        })
     }
 
     pub async fn customer_leads(&self, customer_id: Id) -> Result<Vec<Lead>> {
@@ -165,7 +182,10 @@ impl Db {
             .bind(&f.grade).bind(&f.source).bind(&f.source_detail).bind(f.desired_model_id).bind(&f.status).bind(f.owner_id)
             .bind(f.next_follow_up).bind(at).bind(closed).bind(id).execute(p).await?.rows_affected());
         if done == 0 {
-            return Err(StoreError::NotFound { entity: "lead", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                entity: "lead",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
@@ -212,7 +232,12 @@ impl Db {
     }
 
     /// Open tasks of a staff member due on or before a date, oldest first.
-    pub async fn due_tasks(&self, assignee_id: Id, until: NaiveDate, limit: u32) -> Result<Vec<Task>> {
+    pub async fn due_tasks(
+        &self,
+        assignee_id: Id,
+        until: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<Task>> {
         on_pool!(self, p => Ok(sqlx::query_as::<_, Task>(
             "SELECT id, store_id, kind, customer_id, lead_id, vehicle_id, assignee_id, role, due_on, status, outcome, note, created_at, done_at \
              FROM task WHERE assignee_id = $1 AND status = 'open' AND due_on <= $2 ORDER BY due_on, id LIMIT $3")
@@ -223,7 +248,10 @@ impl Db {
         let done = on_pool!(self, p => sqlx::query("UPDATE task SET status = 'done', outcome = $1, done_at = $2 WHERE id = $3 AND status = 'open'")
             .bind(outcome).bind(at).bind(id).execute(p).await?.rows_affected());
         if done == 0 {
-            return Err(StoreError::NotFound { entity: "open task", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                entity: "open task",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
@@ -256,20 +284,42 @@ impl Db {
             .bind(customer_id).fetch_all(p).await?))
     }
 
-    pub async fn record_consent(&self, customer_id: Id, purpose: &str, channel: &str, notice_version: &str, by: Option<Id>, at: DateTime<Utc>) -> Result<Id> {
+    pub async fn record_consent(
+        &self,
+        customer_id: Id,
+        purpose: &str,
+        channel: &str,
+        notice_version: &str,
+        by: Option<Id>,
+        at: DateTime<Utc>,
+    ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO consent (customer_id, purpose, channel, granted_at, notice_version, recorded_by) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id")
             .bind(customer_id).bind(purpose).bind(channel).bind(at).bind(notice_version).bind(by).fetch_one(p).await?))
     }
 
-    pub async fn withdraw_consent(&self, customer_id: Id, purpose: &str, channel: &str, at: DateTime<Utc>) -> Result<u64> {
+    pub async fn withdraw_consent(
+        &self,
+        customer_id: Id,
+        purpose: &str,
+        channel: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
         on_pool!(self, p => Ok(sqlx::query("UPDATE consent SET withdrawn_at = $1 WHERE customer_id = $2 AND purpose = $3 AND channel = $4 AND withdrawn_at IS NULL")
             .bind(at).bind(customer_id).bind(purpose).bind(channel).execute(p).await?.rows_affected()))
     }
 
     // ---- audit -------------------------------------------------------------------------
 
-    pub async fn audit(&self, staff_id: Option<Id>, action: &str, entity: &str, entity_id: Option<Id>, detail: &str, at: DateTime<Utc>) -> Result<()> {
+    pub async fn audit(
+        &self,
+        staff_id: Option<Id>,
+        action: &str,
+        entity: &str,
+        entity_id: Option<Id>,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         on_pool!(self, p => {
             sqlx::query("INSERT INTO audit_log (at, staff_id, action, entity, entity_id, detail) VALUES ($1,$2,$3,$4,$5,$6)")
                 .bind(at).bind(staff_id).bind(action).bind(entity).bind(entity_id).bind(detail).execute(p).await?;
@@ -277,8 +327,16 @@ impl Db {
         })
     }
 
-    pub async fn audit_log(&self, staff_id: Option<Id>, action: Option<&str>, entity: Option<(&str, Id)>, limit: u32) -> Result<Vec<AuditEntry>> {
-        let mut sql = Sql::new("SELECT id, at, staff_id, action, entity, entity_id, detail FROM audit_log WHERE 1 = 1");
+    pub async fn audit_log(
+        &self,
+        staff_id: Option<Id>,
+        action: Option<&str>,
+        entity: Option<(&str, Id)>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut sql = Sql::new(
+            "SELECT id, at, staff_id, action, entity, entity_id, detail FROM audit_log WHERE 1 = 1",
+        );
         if let Some(s) = staff_id {
             sql.push(" AND staff_id = ").bind_i64(s);
         }

@@ -21,7 +21,9 @@ pub use model::*;
 pub use sql::Scope;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -82,15 +84,22 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory");
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-            Ok(Db { pool: Pool::Sqlite(pool) })
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            Ok(Db {
+                pool: Pool::Sqlite(pool),
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Ok(Db { pool: Pool::Postgres(pool) })
+            Ok(Db {
+                pool: Pool::Postgres(pool),
+            })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
@@ -124,7 +133,10 @@ pub(crate) trait ResultExt<T> {
 impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
     fn on_unique(self, field: &'static str, value: &str) -> Result<T> {
         self.map_err(|e| match e.as_database_error() {
-            Some(d) if d.is_unique_violation() => StoreError::Conflict { field, value: value.to_string() },
+            Some(d) if d.is_unique_violation() => StoreError::Conflict {
+                field,
+                value: value.to_string(),
+            },
             _ => StoreError::Database(e),
         })
     }

@@ -31,7 +31,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(s: &str) -> Sql {
-        Sql { text: s.to_string(), args: Vec::new() }
+        Sql {
+            text: s.to_string(),
+            args: Vec::new(),
+        }
     }
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
@@ -58,7 +61,9 @@ impl Sql {
     pub fn customer_scope(&mut self, scope: &Scope, c: &str) -> &mut Self {
         match *scope {
             Scope::Group { group_id } => {
-                self.push(&format!(" AND {c}.store_id IN (SELECT id FROM store WHERE group_id = "));
+                self.push(&format!(
+                    " AND {c}.store_id IN (SELECT id FROM store WHERE group_id = "
+                ));
                 self.bind_i64(group_id).push(")")
             }
             Scope::Store { store_id } => {
@@ -80,7 +85,9 @@ impl Sql {
     pub fn lead_scope(&mut self, scope: &Scope, l: &str) -> &mut Self {
         match *scope {
             Scope::Group { group_id } => {
-                self.push(&format!(" AND {l}.store_id IN (SELECT id FROM store WHERE group_id = "));
+                self.push(&format!(
+                    " AND {l}.store_id IN (SELECT id FROM store WHERE group_id = "
+                ));
                 self.bind_i64(group_id).push(")")
             }
             Scope::Store { store_id } => {

@@ -1,8 +1,8 @@
 //! Vehicles, their ownership over time and their odometer readings.
 
 use crate::model::*;
-use crate::sql::{bind_args, Scope, Sql};
-use crate::{on_pool, Db, Result, ResultExt, StoreError};
+use crate::sql::{Scope, Sql, bind_args};
+use crate::{Db, Result, ResultExt, StoreError, on_pool};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
@@ -36,7 +36,12 @@ const VEHICLE_SELECT: &str = "SELECT v.*, m.name AS model_name, se.name AS serie
 
 impl Db {
     /// Registers a vehicle and, if an owner is given, its first ownership, in one transaction.
-    pub async fn create_vehicle(&self, f: &VehicleFields, owner: Option<(Id, NaiveDate)>, at: DateTime<Utc>) -> Result<Id> {
+    pub async fn create_vehicle(
+        &self,
+        f: &VehicleFields,
+        owner: Option<(Id, NaiveDate)>,
+        at: DateTime<Utc>,
+    ) -> Result<Id> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let sql = format!("INSERT INTO vehicle ({VEHICLE_COLUMNS}, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING id");
@@ -52,14 +57,21 @@ impl Db {
     }
 
     pub async fn update_vehicle(&self, id: Id, f: &VehicleFields) -> Result<()> {
-        let sets: Vec<String> = VEHICLE_COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let sets: Vec<String> = VEHICLE_COLUMNS
+            .split(", ")
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
         let sql = format!("UPDATE vehicle SET {} WHERE id = $18", sets.join(", "));
         let done = on_pool!(self, p => {
             let q = sqlx::query(AssertSqlSafe(sql));
             bind_vehicle_fields!(q, f).bind(id).execute(p).await.on_unique("vin", &f.vin)?.rows_affected()
         });
         if done == 0 {
-            return Err(StoreError::NotFound { entity: "vehicle", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                entity: "vehicle",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
@@ -74,7 +86,10 @@ impl Db {
         let row: Option<Vehicle> = on_pool!(self, p => {
             bind_args!(sqlx::query_as::<_, Vehicle>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_optional(p).await?
         });
-        row.ok_or(StoreError::NotFound { entity: "vehicle", id: id.to_string() })
+        row.ok_or(StoreError::NotFound {
+            entity: "vehicle",
+            id: id.to_string(),
+        })
     }
 
     /// Vehicles a customer owns or has owned, newest first.
@@ -82,8 +97,7 @@ impl Db {
         let sql = format!(
             "{VEHICLE_SELECT} WHERE v.id IN (SELECT vehicle_id FROM vehicle_ownership WHERE customer_id = $1) ORDER BY v.id DESC"
         );
-        let vehicles: Vec<Vehicle> =
-            on_pool!(self, p => sqlx::query_as::<_, Vehicle>(AssertSqlSafe(sql)).bind(customer_id).fetch_all(p).await?);
+        let vehicles: Vec<Vehicle> = on_pool!(self, p => sqlx::query_as::<_, Vehicle>(AssertSqlSafe(sql)).bind(customer_id).fetch_all(p).await?);
         let owns: Vec<Ownership> = on_pool!(self, p => sqlx::query_as::<_, Ownership>(
             "SELECT id, vehicle_id, customer_id, from_date, to_date FROM vehicle_ownership WHERE customer_id = $1 ORDER BY from_date DESC")
             .bind(customer_id).fetch_all(p).await?);
@@ -97,7 +111,12 @@ impl Db {
     }
 
     /// Moves a vehicle to a new owner from a date, closing the previous ownership.
-    pub async fn transfer_vehicle(&self, vehicle_id: Id, new_owner: Id, on: NaiveDate) -> Result<()> {
+    pub async fn transfer_vehicle(
+        &self,
+        vehicle_id: Id,
+        new_owner: Id,
+        on: NaiveDate,
+    ) -> Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("UPDATE vehicle_ownership SET to_date = $1 WHERE vehicle_id = $2 AND to_date IS NULL")
@@ -128,14 +147,23 @@ impl Db {
         if vehicle_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new("SELECT vehicle_id, read_on, km, source FROM odometer_reading WHERE vehicle_id IN (");
+        // Work orders carry the odometer at the visit; other readings (calls, imports,
+        // manual entries) are kept in odometer_reading. Both are the vehicle's history.
+        let mut sql = Sql::new(
+            "SELECT vehicle_id, read_on, km, source FROM odometer_reading WHERE vehicle_id IN (",
+        );
+        let mut list = Sql::default();
         for (i, v) in vehicle_ids.iter().enumerate() {
             if i > 0 {
-                sql.push(", ");
+                list.push(", ");
             }
-            sql.bind_i64(*v);
+            list.push(&v.to_string());
         }
-        sql.push(") ORDER BY vehicle_id, read_on, km");
+        sql.push(&list.text);
+        sql.push(") UNION ALL SELECT vehicle_id, opened_on AS read_on, odometer_km AS km, 'work_order' AS source FROM work_order \
+                  WHERE odometer_km IS NOT NULL AND vehicle_id IN (");
+        sql.push(&list.text);
+        sql.push(") ORDER BY 1, 2, 3");
         on_pool!(self, p => Ok(bind_args!(sqlx::query_as::<_, OdometerReading>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?))
     }
 
