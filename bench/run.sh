@@ -59,7 +59,7 @@ timed rules "dealerbase mine rules (CLI)" "$BIN" mine rules --baskets "$DATA/bas
 timed segments "dealerbase mine segments (CLI)" "$BIN" mine segments --features "$DATA/features.csv" --k 5 --restarts 10 --out "$OUT/segments.csv"
 
 echo "== Python peers"
-for peer in "rfm pandas" "rfm polars" "rfm duckdb" "clv lifetimes" "survival lifelines" "rules mlxtend" "segments sklearn"; do
+for peer in "cdnow lifetimes" "rfm pandas" "rfm polars" "rfm duckdb" "clv lifetimes" "survival lifelines" "rules mlxtend" "segments sklearn"; do
   set -- $peer
   echo "   $1 / $2"
   timed "$1" "$2" timeout 3600 "$VENV/bin/python" bench/peers/peers.py "$1" "$2" "$DATA"

@@ -119,6 +119,41 @@ def clv_lifetimes(data):
     emit("clv", f"lifetimes {lifetimes.__version__}", t1 - t0, t5 - t1, note)
 
 
+def cdnow_lifetimes(data):
+    import lifetimes
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "crates", "mining", "tests", "fixtures", "cdnow_sample_tx.csv")
+    t0 = time.perf_counter()
+    df = pd.read_csv(path, parse_dates=["date"])
+    df = df[df["date"] <= "1997-09-30"]
+    s = summary_data_from_transaction_data(
+        df, "customer_id", "date", monetary_value_col="amount", observation_period_end="1997-09-30", freq="D", freq_multiplier=7
+    )
+    t1 = time.perf_counter()
+    bg_times, both = [], []
+    for _ in range(5):
+        a = time.perf_counter()
+        bg = BetaGeoFitter(penalizer_coef=0.0).fit(s["frequency"], s["recency"], s["T"])
+        b = time.perf_counter()
+        rep = s[s["frequency"] > 0]
+        gg = GammaGammaFitter(penalizer_coef=0.0).fit(rep["frequency"], rep["monetary_value"])
+        c = time.perf_counter()
+        bg_times.append(b - a)
+        both.append(c - a)
+    bg_times.sort()
+    both.sort()
+    p, q = bg.params_, gg.params_
+    note = (
+        f"median of 5: BG/NBD {bg_times[2] * 1e3:.0f} ms, BG/NBD + Gamma-Gamma {both[2] * 1e3:.0f} ms; "
+        f"r={p['r']:.4f} alpha={p['alpha']:.4f} a={p['a']:.4f} b={p['b']:.4f}; p={q['p']:.4f} q={q['q']:.4f} v={q['v']:.4f}"
+    )
+    emit("cdnow", f"lifetimes {lifetimes.__version__}", t1 - t0, both[2], note)
+
+
 def survival_lifelines(data):
     import lifelines
     import pandas as pd
@@ -182,6 +217,7 @@ PEERS = {
     ("rfm", "polars"): rfm_polars,
     ("rfm", "duckdb"): rfm_duckdb,
     ("clv", "lifetimes"): clv_lifetimes,
+    ("cdnow", "lifetimes"): cdnow_lifetimes,
     ("survival", "lifelines"): survival_lifelines,
     ("rules", "mlxtend"): rules_mlxtend,
     ("segments", "sklearn"): segments_sklearn,

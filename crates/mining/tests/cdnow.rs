@@ -38,10 +38,15 @@ fn cdnow_bgnbd_and_gamma_gamma_match_published_parameters() {
         bg.log_likelihood
     );
 
+    let started = std::time::Instant::now();
     let gg = fit_gamma_gamma(&summary).expect("Gamma-Gamma fit");
     eprintln!(
-        "Gamma-Gamma {:?} se {:?} ll {}",
-        gg.params, gg.std_errors, gg.log_likelihood
+        "Gamma-Gamma {:?} se {:?} ll {} in {:?} ({} iterations)",
+        gg.params,
+        gg.std_errors,
+        gg.log_likelihood,
+        started.elapsed(),
+        gg.iterations
     );
     assert_eq!(gg.customers, 946);
     assert!(within(gg.params.p, 6.2488, 1e-3), "p = {}", gg.params.p);
