@@ -83,6 +83,9 @@ struct Interner {
     hashes: Vec<u64>,
     /// Codes + 1 (0 = empty slot); the length is a power of two, at most half full.
     table: Vec<u32>,
+    /// The last code returned: exports are often sorted by customer, so the next row's id
+    /// is usually the same and needs no hashing.
+    last: Option<u32>,
 }
 
 fn hash_bytes(bytes: &[u8]) -> u64 {
@@ -125,7 +128,14 @@ impl Interner {
     #[inline]
     fn code(&mut self, key: &[u8]) -> u32 {
         let key = trim(key);
-        self.code_hashed(key, hash_bytes(key))
+        if let Some(c) = self.last {
+            if self.key(c as usize) == key {
+                return c;
+            }
+        }
+        let c = self.code_hashed(key, hash_bytes(key));
+        self.last = Some(c);
+        c
     }
 
     fn code_hashed(&mut self, key: &[u8], h: u64) -> u32 {
