@@ -255,23 +255,48 @@ impl Db {
                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)")
                     .bind(*t).fetch_all(p).await?,
             };
-            for (name, sql) in defs {
-                on_pool!(self, p => sqlx::query(AssertSqlSafe(format!("DROP INDEX {name}"))).execute(p).await?.rows_affected());
-                recreate.push(sql);
-            }
+            let drops: Vec<String> = defs
+                .iter()
+                .map(|(name, _)| format!("DROP INDEX {name}"))
+                .collect();
+            self.run_ddl(&drops).await?;
+            recreate.extend(defs.into_iter().map(|(_, sql)| sql));
         }
         Ok(recreate)
+    }
+
+    /// Runs schema statements on one connection. On SQLite a pooled connection may hold a
+    /// stale copy of the schema (another connection changed it) and would reject `CREATE
+    /// INDEX` as a duplicate at prepare time; reading sqlite_master first makes it reload.
+    async fn run_ddl(&self, statements: &[String]) -> Result<()> {
+        on_pool!(self, p => {
+            let mut conn = p.acquire().await?;
+            if matches!(self.pool, Pool::Sqlite(_)) {
+                sqlx::query("SELECT COUNT(*) FROM sqlite_master").execute(&mut *conn).await?;
+            }
+            for sql in statements {
+                sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(&mut *conn).await?;
+            }
+        });
+        Ok(())
     }
 
     /// After loading rows with explicit ids: recreate the indexes dropped by
     /// [`Db::before_bulk_load`], move PostgreSQL's identity sequences past the loaded ids,
     /// and refresh planner statistics.
     pub async fn after_bulk_load(&self, tables: &[&str], recreate: &[String]) -> Result<()> {
-        for sql in recreate {
-            on_pool!(self, p => sqlx::query(AssertSqlSafe(sql.clone())).execute(p).await?.rows_affected());
-        }
+        self.run_ddl(recreate).await?;
         if let Pool::Postgres(p) = &self.pool {
             for t in tables {
+                let has_id: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'id')",
+                )
+                .bind(*t)
+                .fetch_one(p)
+                .await?;
+                if !has_id {
+                    continue;
+                }
                 let sql = format!(
                     "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
                 );

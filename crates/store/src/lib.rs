@@ -119,6 +119,12 @@ impl Db {
         }
     }
 
+    /// Runs one administrative statement (CREATE/DROP DATABASE in tests and set-up tools).
+    pub async fn execute_admin(&self, sql: &str) -> Result<()> {
+        on_pool!(self, p => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
     }

@@ -1,0 +1,10 @@
+//! The one integration-test binary of dealerbase (each extra binary costs link time).
+//!
+//! Store tests run on SQLite and on PostgreSQL: the [`both!`] macro turns one async test
+//! function into a test per backend. PostgreSQL is found at `DEALERBASE_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`); each test gets a fresh database.
+
+mod api;
+mod cli;
+mod harness;
+mod store;

@@ -1,0 +1,817 @@
+//! Store operations, the same test code on SQLite and PostgreSQL.
+
+use crate::both;
+use crate::harness::{TestDb, fixture, today, vin};
+use dealerbase_service::ServiceError;
+use dealerbase_service::input::{
+    CustomerInput, LeadInput, VehicleInput, WorkOrderInput, WorkOrderLineInput,
+};
+use dealerbase_service::records::CustomerQuery;
+use dealerbase_store::bulk::{TableRows, Val};
+use dealerbase_store::{NewTask, Scope, StoreError};
+
+fn person(name: &str, mobile: &str) -> CustomerInput {
+    CustomerInput {
+        name: Some(name.into()),
+        mobile: Some(mobile.into()),
+        ..Default::default()
+    }
+}
+
+async fn migrations_are_idempotent(t: &TestDb) {
+    t.db.migrate().await.expect("second migrate");
+    assert_eq!(t.db.migrations_applied().await.expect("versions"), vec![1]);
+    assert!(t.db.is_empty().await.expect("empty"));
+}
+both!(migrations_are_idempotent);
+
+async fn customers_search_by_name_fragment_mobile_plate_and_vin(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let zhang = f
+        .svc
+        .create_customer(&f.manager1, &person("张伟明", "13812345678"))
+        .await
+        .expect("create");
+    let li = f
+        .svc
+        .create_customer(&f.manager1, &person("李明", "13912345678"))
+        .await
+        .expect("create");
+    f.svc
+        .create_customer(&f.manager1, &person("欧阳娜娜", "13712345678"))
+        .await
+        .expect("create");
+    let v = f
+        .svc
+        .create_vehicle(
+            &f.manager1,
+            &VehicleInput {
+                vin: Some(vin(1)),
+                model_id: Some(f.model),
+                plate: Some("浙A12345".into()),
+                customer_id: Some(zhang.customer.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("vehicle");
+    let search = |q: &str| CustomerQuery {
+        q: Some(q.into()),
+        ..Default::default()
+    };
+    let names = async |q: &str| -> Vec<String> {
+        f.svc
+            .list_customers(&f.manager1, &search(q))
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
+    };
+    assert_eq!(names("伟明").await, vec!["张伟明"]);
+    let mut ming = names("明").await;
+    ming.sort();
+    assert_eq!(ming, vec!["张伟明", "李明"]);
+    assert_eq!(names("张伟明").await, vec!["张伟明"]);
+    assert_eq!(names("欧阳娜").await, vec!["欧阳娜娜"]);
+    assert!(names("王").await.is_empty());
+    assert_eq!(names("139 1234 5678").await, vec!["李明"]);
+    assert_eq!(names("浙a12345").await, vec!["张伟明"]);
+    assert_eq!(names(&v.fields.vin.to_lowercase()).await, vec!["张伟明"]);
+    // The list masks mobiles.
+    let page = f
+        .svc
+        .list_customers(&f.manager1, &search("李明"))
+        .await
+        .expect("list");
+    assert_eq!(page.items[0].mobile.as_deref(), Some("139****5678"));
+    assert_eq!(page.items[0].id, li.customer.id);
+}
+both!(customers_search_by_name_fragment_mobile_plate_and_vin);
+
+async fn update_keeps_grams_in_step_and_paging_works(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let c = f
+        .svc
+        .create_customer(&f.manager1, &person("王小红", "13800000001"))
+        .await
+        .expect("create");
+    f.svc
+        .update_customer(
+            &f.manager1,
+            c.customer.id,
+            &CustomerInput {
+                name: Some("王晓虹".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update");
+    let q = |s: &str| CustomerQuery {
+        q: Some(s.into()),
+        ..Default::default()
+    };
+    assert!(
+        f.svc
+            .list_customers(&f.manager1, &q("小红"))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        f.svc
+            .list_customers(&f.manager1, &q("晓虹"))
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
+    for i in 2..=5 {
+        f.svc
+            .create_customer(
+                &f.manager1,
+                &person(&format!("客户{i}"), &format!("1380000000{i}")),
+            )
+            .await
+            .expect("create");
+    }
+    let p1 = f
+        .svc
+        .list_customers(
+            &f.manager1,
+            &CustomerQuery {
+                per_page: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("page 1");
+    let p3 = f
+        .svc
+        .list_customers(
+            &f.manager1,
+            &CustomerQuery {
+                per_page: Some(2),
+                page: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("page 3");
+    assert_eq!(p1.items.len(), 2);
+    assert!(p1.has_more);
+    assert_eq!(p3.items.len(), 1);
+    assert!(!p3.has_more);
+    assert!(p1.items[0].id > p1.items[1].id, "newest first");
+}
+both!(update_keeps_grams_in_step_and_paging_works);
+
+async fn scope_rules_apply_where_data_is_read(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let of_a = f
+        .svc
+        .create_customer(&f.consultant_a, &person("甲客户", "13811110001"))
+        .await
+        .expect("a");
+    let of_b = f
+        .svc
+        .create_customer(&f.consultant_b, &person("乙客户", "13811110002"))
+        .await
+        .expect("b");
+    let in_store2 = f
+        .svc
+        .create_customer(&f.consultant_store2, &person("丙客户", "13811110003"))
+        .await
+        .expect("c");
+    // A consultant sees their own customers only.
+    assert!(
+        f.svc
+            .customer(&f.consultant_a, of_a.customer.id)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        f.svc.customer(&f.consultant_a, of_b.customer.id).await,
+        Err(ServiceError::NotFound { .. })
+    ));
+    let listed: Vec<i64> = f
+        .svc
+        .list_customers(&f.consultant_a, &CustomerQuery::default())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, vec![of_a.customer.id]);
+    // Store roles see the store, group roles every store.
+    assert_eq!(
+        f.svc
+            .list_customers(&f.manager1, &CustomerQuery::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        2
+    );
+    assert!(
+        f.svc
+            .customer(&f.manager1, in_store2.customer.id)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        f.svc
+            .list_customers(&f.group_staff, &CustomerQuery::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        3
+    );
+    assert!(
+        f.svc
+            .customer(&f.admin, in_store2.customer.id)
+            .await
+            .is_ok()
+    );
+    // Writing into another store is refused.
+    let other = CustomerInput {
+        store_id: Some(f.store2),
+        ..person("丁", "13811110004")
+    };
+    assert!(matches!(
+        f.svc.create_customer(&f.manager1, &other).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    // A lead owned by B makes B's customer visible to B even when A is the consultant.
+    let lead = f
+        .svc
+        .create_lead(
+            &f.manager1,
+            &LeadInput {
+                customer_id: Some(of_a.customer.id),
+                grade: Some("H".into()),
+                source: Some("walk_in".into()),
+                owner_id: Some(f.consultant_b.staff_id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    assert!(
+        f.svc
+            .customer(&f.consultant_b, of_a.customer.id)
+            .await
+            .is_ok()
+    );
+    assert!(f.svc.lead(&f.consultant_b, lead.id).await.is_ok());
+    assert!(
+        f.svc.lead(&f.consultant_a, lead.id).await.is_err(),
+        "A does not own the lead"
+    );
+    let scope = Scope::Own {
+        store_id: f.store1,
+        staff_id: f.consultant_a.staff_id,
+    };
+    assert!(t.db.lead(&scope, lead.id).await.is_err());
+}
+both!(scope_rules_apply_where_data_is_read);
+
+async fn vehicles_ownership_and_duplicate_vin(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let a = f
+        .svc
+        .create_customer(&f.manager1, &person("车主甲", "13822220001"))
+        .await
+        .expect("a");
+    let b = f
+        .svc
+        .create_customer(&f.manager1, &person("车主乙", "13822220002"))
+        .await
+        .expect("b");
+    let input = VehicleInput {
+        vin: Some(vin(7)),
+        model_id: Some(f.model),
+        delivery_date: Some("2026/3/5".into()),
+        own_sold: Some(true),
+        customer_id: Some(a.customer.id),
+        ..Default::default()
+    };
+    let v = f
+        .svc
+        .create_vehicle(&f.manager1, &input)
+        .await
+        .expect("vehicle");
+    assert_eq!(v.owner_id, Some(a.customer.id));
+    assert_eq!(
+        v.fields.warranty_end_date,
+        "2029-03-05".parse().ok(),
+        "warranty from delivery by the model's 36 months"
+    );
+    assert_eq!(
+        t.db.customer_unscoped(a.customer.id)
+            .await
+            .expect("a")
+            .class,
+        "own_sold_owner"
+    );
+    let dup = f.svc.create_vehicle(&f.manager1, &input).await.unwrap_err();
+    assert!(
+        matches!(dup, ServiceError::Conflict { field: "vin", .. }),
+        "{dup:?}"
+    );
+    t.db.transfer_vehicle(v.id, b.customer.id, "2026-06-01".parse().expect("date"))
+        .await
+        .expect("transfer");
+    let history = t.db.ownership_history(v.id).await.expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].to_date, "2026-06-01".parse().ok());
+    assert_eq!(history[1].customer_id, b.customer.id);
+    assert_eq!(
+        f.svc.vehicle(&f.manager1, v.id).await.expect("v").owner_id,
+        Some(b.customer.id)
+    );
+}
+both!(vehicles_ownership_and_duplicate_vin);
+
+fn maintenance(number: &str, vehicle: i64) -> WorkOrderInput {
+    WorkOrderInput {
+        number: Some(number.into()),
+        vehicle_id: Some(vehicle),
+        kind: Some("maintenance".into()),
+        opened_on: Some("2026-05-01".into()),
+        settled_on: Some("2026-05-01".into()),
+        odometer_km: Some(12_000),
+        lines: vec![
+            WorkOrderLineInput {
+                line_kind: Some("labour".into()),
+                name: Some("保养工时".into()),
+                amount_fen: Some(20_000),
+                ..Default::default()
+            },
+            WorkOrderLineInput {
+                line_kind: Some("part".into()),
+                name: Some("机油".into()),
+                amount_fen: Some(38_000),
+                cost_fen: Some(25_000),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }
+}
+
+async fn work_orders_are_written_whole_or_not_at_all(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let c = f
+        .svc
+        .create_customer(&f.manager1, &person("保养客户", "13833330001"))
+        .await
+        .expect("c");
+    let v = f
+        .svc
+        .create_vehicle(
+            &f.manager1,
+            &VehicleInput {
+                vin: Some(vin(9)),
+                model_id: Some(f.model),
+                delivery_date: Some("2025-11-01".into()),
+                own_sold: Some(true),
+                customer_id: Some(c.customer.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("v");
+    let wo = f
+        .svc
+        .create_work_order(&f.advisor1, &maintenance("WO-1", v.id))
+        .await
+        .expect("wo");
+    assert_eq!(wo.lines.len(), 2);
+    assert_eq!(wo.fields.total_fen, 58_000);
+    assert_eq!(
+        wo.fields.customer_id, c.customer.id,
+        "defaults to the vehicle's owner"
+    );
+    assert_eq!(wo.fields.advisor_id, Some(f.advisor1.staff_id));
+    // Same number again: a conflict, and no orphan lines.
+    let err = f
+        .svc
+        .create_work_order(&f.advisor1, &maintenance("WO-1", v.id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Conflict {
+                field: "number",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        t.db.customer_work_orders(c.customer.id)
+            .await
+            .expect("list")
+            .iter()
+            .map(|w| w.lines.len())
+            .sum::<usize>(),
+        2
+    );
+    let readings = t.db.odometer_readings(&[v.id]).await.expect("readings");
+    assert_eq!(readings.len(), 1);
+    assert_eq!(readings[0].km, 12_000);
+}
+both!(work_orders_are_written_whole_or_not_at_all);
+
+async fn customer_360_has_every_section_and_a_timeline(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let c = f
+        .svc
+        .create_customer(
+            &f.consultant_a,
+            &CustomerInput {
+                id_number: Some("11010519491231002X".into()),
+                ..person("全景客户", "13844440001")
+            },
+        )
+        .await
+        .expect("c");
+    let id = c.customer.id;
+    assert_eq!(
+        c.customer.fields.id_number.as_deref(),
+        Some("1*************002X")
+    );
+    let v = f
+        .svc
+        .create_vehicle(
+            &f.manager1,
+            &VehicleInput {
+                vin: Some(vin(11)),
+                model_id: Some(f.model),
+                delivery_date: Some("2025-11-01".into()),
+                own_sold: Some(true),
+                customer_id: Some(id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("v");
+    f.svc
+        .create_work_order(&f.advisor1, &maintenance("WO-360", v.id))
+        .await
+        .expect("wo");
+    f.svc
+        .create_lead(
+            &f.consultant_a,
+            &LeadInput {
+                customer_id: Some(id),
+                grade: Some("B".into()),
+                source: Some("展厅来店".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    t.db.create_task(
+        &NewTask {
+            store_id: f.store1,
+            kind: "birthday",
+            customer_id: Some(id),
+            lead_id: None,
+            vehicle_id: None,
+            assignee_id: Some(f.consultant_a.staff_id),
+            role: None,
+            due_on: today(),
+            note: None,
+            dedupe_key: Some("birthday:1"),
+        },
+        f.svc.clock.now(),
+    )
+    .await
+    .expect("task");
+    let doc = f
+        .svc
+        .customer_360(&f.consultant_a, id, dealerbase_domain::Lang::Zh)
+        .await
+        .expect("360");
+    assert_eq!(
+        doc.customer.customer.fields.mobile.as_deref(),
+        Some("138****0001")
+    );
+    assert_eq!(doc.vehicles.len(), 1);
+    assert_eq!(doc.vehicles[0].odometer.len(), 1);
+    assert_eq!(doc.work_orders[0].lines.len(), 2);
+    assert_eq!(doc.leads.len(), 1);
+    assert_eq!(doc.tasks.len(), 1);
+    assert_eq!(doc.assignments.len(), 1);
+    assert_eq!(doc.class_label, "自销保有客户");
+    assert_eq!(doc.class_reason, "拥有本店销售的本品牌车辆");
+    let kinds: Vec<&str> = doc.timeline.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.len(), 3);
+    assert_eq!(
+        kinds[2], "work_order",
+        "the May work order is the oldest event"
+    );
+    assert!(
+        doc.timeline.windows(2).all(|w| w[0].date >= w[1].date),
+        "newest first"
+    );
+    // Another consultant cannot read it.
+    assert!(
+        f.svc
+            .customer_360(&f.consultant_b, id, dealerbase_domain::Lang::Zh)
+            .await
+            .is_err()
+    );
+}
+both!(customer_360_has_every_section_and_a_timeline);
+
+async fn reveal_is_role_checked_and_audited(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let c = f
+        .svc
+        .create_customer(&f.consultant_a, &person("隐私客户", "13855550001"))
+        .await
+        .expect("c");
+    assert!(matches!(
+        f.svc.reveal_customer(&f.consultant_a, c.customer.id).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    let r = f
+        .svc
+        .reveal_customer(&f.manager1, c.customer.id)
+        .await
+        .expect("reveal");
+    assert_eq!(r.mobile.as_deref(), Some("13855550001"));
+    let log =
+        t.db.audit_log(Some(f.manager1.staff_id), Some("reveal"), None, 10)
+            .await
+            .expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].entity_id, Some(c.customer.id));
+}
+both!(reveal_is_role_checked_and_audited);
+
+async fn tasks_with_a_key_are_created_once_and_completed(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let task = NewTask {
+        store_id: f.store1,
+        kind: "maintenance_reminder",
+        customer_id: None,
+        lead_id: None,
+        vehicle_id: None,
+        assignee_id: Some(f.advisor1.staff_id),
+        role: None,
+        due_on: today(),
+        note: None,
+        dedupe_key: Some("maint:1:2026-11"),
+    };
+    let first =
+        t.db.create_task(&task, f.svc.clock.now())
+            .await
+            .expect("first");
+    assert!(first.is_some());
+    assert_eq!(
+        t.db.create_task(&task, f.svc.clock.now())
+            .await
+            .expect("second"),
+        None
+    );
+    assert_eq!(f.svc.today(&f.advisor1).await.expect("today").len(), 1);
+    t.db.complete_task(first.expect("id"), "booked", f.svc.clock.now())
+        .await
+        .expect("complete");
+    assert!(f.svc.today(&f.advisor1).await.expect("today").is_empty());
+    assert!(matches!(
+        t.db.complete_task(first.expect("id"), "booked", f.svc.clock.now())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+both!(tasks_with_a_key_are_created_once_and_completed);
+
+async fn consents_assignments_and_relations(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let a = f
+        .svc
+        .create_customer(&f.consultant_a, &person("家庭甲", "13866660001"))
+        .await
+        .expect("a");
+    let b = f
+        .svc
+        .create_customer(&f.manager1, &person("家庭乙", "13866660002"))
+        .await
+        .expect("b");
+    let now = f.svc.clock.now();
+    t.db.record_consent(
+        a.customer.id,
+        "marketing",
+        "sms",
+        "v1",
+        Some(f.manager1.staff_id),
+        now,
+    )
+    .await
+    .expect("consent");
+    assert_eq!(
+        t.db.withdraw_consent(a.customer.id, "marketing", "sms", now)
+            .await
+            .expect("withdraw"),
+        1
+    );
+    assert!(
+        t.db.customer_consents(a.customer.id).await.expect("list")[0]
+            .withdrawn_at
+            .is_some()
+    );
+    f.svc
+        .update_customer(
+            &f.manager1,
+            a.customer.id,
+            &CustomerInput {
+                consultant_id: Some(f.consultant_b.staff_id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("reassign");
+    let history = t.db.assignments(a.customer.id).await.expect("history");
+    assert_eq!(history.len(), 2);
+    assert!(history[0].ended_at.is_some() && history[1].ended_at.is_none());
+    assert_eq!(history[1].staff_id, f.consultant_b.staff_id);
+    assert!(
+        f.svc
+            .customer(&f.consultant_a, a.customer.id)
+            .await
+            .is_err(),
+        "handed over"
+    );
+    t.db.add_relation(a.customer.id, b.customer.id, "household", None, now)
+        .await
+        .expect("relation");
+    assert_eq!(
+        t.db.relations(b.customer.id).await.expect("relations")[0].related_name,
+        "家庭甲"
+    );
+    let bad = CustomerInput {
+        consultant_id: Some(f.consultant_store2.staff_id),
+        ..Default::default()
+    };
+    assert!(matches!(
+        f.svc
+            .update_customer(&f.manager1, b.customer.id, &bad)
+            .await,
+        Err(ServiceError::Invalid(_))
+    ));
+}
+both!(consents_assignments_and_relations);
+
+async fn bulk_load_then_normal_inserts_continue_the_ids(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let mut rows = TableRows::new(
+        "customer",
+        &[
+            "id",
+            "store_id",
+            "kind",
+            "name",
+            "class",
+            "class_reason",
+            "created_at",
+            "updated_at",
+            "lunar_birthday",
+            "vip",
+        ],
+    );
+    let now = f.svc.clock.now();
+    for i in 1..=3i64 {
+        rows.push([
+            Val::I64(100 + i),
+            f.store1.into(),
+            "individual".into(),
+            format!("批量{i}\t'引号'").into(),
+            "potential".into(),
+            "".into(),
+            now.into(),
+            now.into(),
+            false.into(),
+            false.into(),
+        ]);
+    }
+    let recreate = t.db.before_bulk_load(&["customer"]).await.expect("before");
+    t.db.bulk_insert(&[rows]).await.expect("bulk");
+    t.db.after_bulk_load(&["customer"], &recreate)
+        .await
+        .expect("after");
+    let c = t.db.customer_unscoped(102).await.expect("loaded");
+    assert_eq!(c.fields.name, "批量2\t'引号'");
+    let next = f
+        .svc
+        .create_customer(&f.manager1, &person("之后", "13877770001"))
+        .await
+        .expect("insert after bulk");
+    assert!(next.customer.id > 103);
+    // Indexes are back: searching by mobile still works and uses the recreated index.
+    let found = f
+        .svc
+        .list_customers(
+            &f.manager1,
+            &CustomerQuery {
+                q: Some("13877770001".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search");
+    assert_eq!(found.items.len(), 1);
+}
+both!(bulk_load_then_normal_inserts_continue_the_ids);
+
+async fn demo_group_is_deterministic_and_realistic(t: &TestDb) {
+    let opts = dealerbase_demo::DemoOptions {
+        customers: 600,
+        stores: 3,
+        seed: 7,
+        as_of: today(),
+        batch: 250,
+    };
+    let summary = dealerbase_demo::generate(&t.db, &opts, |_| {})
+        .await
+        .expect("demo");
+    let count = |name: &str| {
+        summary
+            .counts
+            .iter()
+            .find(|(t, _)| *t == name)
+            .map(|c| c.1)
+            .unwrap_or(0)
+    };
+    assert_eq!(count("customer"), 600);
+    assert!(
+        count("vehicle") > 600 && count("work_order") > 2000,
+        "{:?}",
+        summary.counts
+    );
+    assert!(matches!(
+        dealerbase_demo::generate(&t.db, &opts, |_| {}).await,
+        Err(dealerbase_demo::DemoError::NotEmpty)
+    ));
+    // Every class of DOMAIN.md appears.
+    let admin = dealerbase_service::Actor::from_staff(
+        &t.db
+            .staff_by_login("admin")
+            .await
+            .expect("q")
+            .expect("admin"),
+    )
+    .expect("actor");
+    let svc = dealerbase_service::Services::new(
+        t.db.clone(),
+        std::sync::Arc::new(dealerbase_domain::FixedClock::on(today())),
+    );
+    for class in [
+        "potential",
+        "intent",
+        "defeated",
+        "own_sold_owner",
+        "other_sold_owner",
+        "other_brand_owner",
+        "base",
+        "lapsed",
+    ] {
+        let page = svc
+            .list_customers(
+                &admin,
+                &CustomerQuery {
+                    class: Some(class.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("list");
+        assert!(
+            !page.items.is_empty(),
+            "no {class} customer in the demo group"
+        );
+    }
+    // Same seed, same data: the first customer's name and mobile are fixed by the seed.
+    let first = t.db.customer_unscoped(1).await.expect("first");
+    let other = TestDb::sqlite().await;
+    dealerbase_demo::generate(&other.db, &opts, |_| {})
+        .await
+        .expect("demo again");
+    let again = other.db.customer_unscoped(1).await.expect("first again");
+    assert_eq!(
+        (first.fields.name, first.fields.mobile),
+        (again.fields.name, again.fields.mobile)
+    );
+    other.finish().await;
+}
+both!(demo_group_is_deterministic_and_realistic);
