@@ -2,6 +2,7 @@
 //! also readable from a `DEALERBASE_*` environment variable), opens the database, and
 //! calls the same code the web application calls.
 
+mod bench;
 mod mine;
 
 use anyhow::{Context, Result, bail};
@@ -86,6 +87,15 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Measure search and customer-360 latency (p50/p95) on an existing database.
+    #[command(after_help = "Example: dealerbase demo --customers 1000000 --database-url sqlite://big.db && dealerbase bench --database-url sqlite://big.db")]
+    Bench {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Number of customers to sample
+        #[arg(long, default_value_t = 500)]
+        samples: u32,
+    },
     /// Mine customer data in plain files (RFM, CLV, survival, association rules, segments).
     #[command(subcommand)]
     Mine(mine::MineCommand),
@@ -273,6 +283,17 @@ async fn run(cmd: Command) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Bench { db, samples } => {
+            let database = open(&db).await?;
+            let customers = database.max_id("customer").await?;
+            let reports = bench::run(&services(database), samples).await?;
+            println!("| operation ({customers} customers) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
+            for r in reports {
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+                println!("| {} | {} | {:.2} | {:.2} | {:.2} |", r.name, r.samples, ms(r.p50), ms(r.p95), ms(r.max));
+            }
             Ok(())
         }
         Command::Mine(_) => bail!("mine runs without the async runtime"),

@@ -184,6 +184,18 @@ impl Db {
             .bind(id).fetch_one(p).await?))
     }
 
+    /// A spread of existing customers with a current vehicle (for benchmarks): id, name,
+    /// mobile, plate, VIN.
+    pub async fn sample_customers(&self, n: u32) -> Result<Vec<(Id, String, Option<String>, Option<String>, String)>> {
+        let max = self.max_id("customer").await?;
+        let step = (max / n.max(1) as i64).max(1);
+        on_pool!(self, p => Ok(sqlx::query_as(
+            "SELECT c.id, c.name, c.mobile, v.plate, v.vin FROM customer c \
+             JOIN vehicle_ownership o ON o.customer_id = c.id AND o.to_date IS NULL JOIN vehicle v ON v.id = o.vehicle_id \
+             WHERE c.id IN (SELECT id FROM customer WHERE id % $1 = 0) AND v.plate IS NOT NULL ORDER BY c.id LIMIT $2")
+            .bind(step).bind(n as i64).fetch_all(p).await?))
+    }
+
     /// One page of customers in the scope, filtered, searched and sorted.
     pub async fn list_customers(
         &self,
