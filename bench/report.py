@@ -38,6 +38,13 @@ def main():
     rows = [json.loads(line) for line in open(path) if line.strip()]
     sizes = {f: os.path.getsize(os.path.join(data, f)) for f in sorted(os.listdir(data)) if f.endswith(".csv")}
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    def load(name):
+        try:
+            with open(os.path.join(os.path.dirname(path), name)) as f:
+                return f.read().strip()
+        except OSError:
+            return "?"
+
     out = [
         "# Benchmark results",
         "",
@@ -47,6 +54,8 @@ def main():
         "*parse* = reading the CSV into columns, *core* = the computation on parsed columns (what the",
         "targets of issue 7 measure), *wall* = the whole process (start-up, parse, compute, write),",
         "*RSS* = peak memory of the process. Python tools may use both cores (polars, duckdb, numpy).",
+        f"Load average (1, 5, 15 min) at the start: {load('load_start.txt')}; at the end: {load('load_end.txt')}",
+        "(anything above 0 means other work shared the two cores and every time here is inflated).",
         "",
     ]
     for task, title in TITLES.items():

@@ -15,6 +15,7 @@ OUT=bench/out
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 : > "$RESULTS"
+cut -d' ' -f1-3 /proc/loadavg > "$OUT/load_start.txt" 2>/dev/null || true
 
 echo "== building (release)"
 cargo build --release -q -p dealerbase
@@ -65,5 +66,6 @@ for peer in "cdnow lifetimes" "rfm pandas" "rfm polars" "rfm duckdb" "clv lifeti
   timed "$1" "$2" timeout 3600 "$VENV/bin/python" bench/peers/peers.py "$1" "$2" "$DATA"
 done
 
+cut -d' ' -f1-3 /proc/loadavg > "$OUT/load_end.txt" 2>/dev/null || true
 "$VENV/bin/python" bench/report.py "$RESULTS" "$DATA" > bench/RESULTS.md
 echo "== wrote bench/RESULTS.md"
