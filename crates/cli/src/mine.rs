@@ -10,6 +10,14 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// `println!` that ignores a closed stdout (e.g. `dealerbase mine … | head`): the output
+/// files are already written by then.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(clap::Subcommand)]
 pub enum MineCommand {
     /// RFM values, 1–5 quintile scores and named segments per customer from transactions.
@@ -270,7 +278,7 @@ fn rfm(transactions: &Path, as_of: Option<&str>, out: &Path, lang: Lang) -> Resu
         files::write_rfm(w, &table, &tx.customers, lang)
     })?;
     pb.finish_and_clear();
-    println!(
+    say!(
         "RFM as of {} for {} customers ({} transactions) → {}",
         mining::date::format_date(as_of),
         table.len(),
@@ -278,7 +286,7 @@ fn rfm(transactions: &Path, as_of: Option<&str>, out: &Path, lang: Lang) -> Resu
         out.display()
     );
     for (segment, count) in mining::rfm::segment_counts(&table) {
-        println!(
+        say!(
             "  {:<10} {:<20} {:>9} {:>6.1}%",
             segment.name_zh(),
             segment.name_en(),
@@ -332,13 +340,13 @@ fn clv(
     }
     pb.finish_and_clear();
     let (b, g) = (&params.bgnbd, &params.gamma_gamma);
-    println!(
+    say!(
         "CLV for {} customers over {horizon} {}s → {}",
         summary.len(),
         period.name(),
         out.display()
     );
-    println!(
+    say!(
         "  BG/NBD       r = {:.4} ({:.4})  alpha = {:.4} ({:.4})  a = {:.4} ({:.4})  b = {:.4} ({:.4})  log-likelihood {:.2}",
         b.params.r,
         b.std_errors.r,
@@ -350,7 +358,7 @@ fn clv(
         b.std_errors.b,
         b.log_likelihood
     );
-    println!(
+    say!(
         "  Gamma-Gamma  p = {:.4} ({:.4})  q = {:.4} ({:.4})  v = {:.4} ({:.4})  on {} repeat customers",
         g.params.p,
         g.std_errors.p,
@@ -360,7 +368,7 @@ fn clv(
         g.std_errors.v,
         g.customers
     );
-    println!(
+    say!(
         "  total CLV {:.2}",
         pred.clv.iter().filter(|v| v.is_finite()).sum::<f64>()
     );
@@ -418,7 +426,7 @@ fn survival(
         write(path, &pb, |w| files::write_json(w, &summary))?;
     }
     pb.finish_and_clear();
-    println!(
+    say!(
         "Kaplan-Meier for {} subjects → {}",
         d.duration.len(),
         out.display()
@@ -428,15 +436,18 @@ fn survival(
             .median
             .map_or("not reached".to_string(), |m| m.to_string());
         let name = if g.group.is_empty() { "all" } else { &g.group };
-        println!(
+        say!(
             "  {name:<12} subjects {:>9}  events {:>9}  median {median}",
-            g.subjects, g.events
+            g.subjects,
+            g.events
         );
     }
     if let Some(lr) = &summary.log_rank {
-        println!(
+        say!(
             "  log-rank chi-square {:.3}, df {}, p = {:.4e}",
-            lr.chi_square, lr.df, lr.p_value
+            lr.chi_square,
+            lr.df,
+            lr.p_value
         );
     }
     Ok(())
@@ -458,7 +469,7 @@ fn rules(
         mining::fpgrowth::association_rules(&sets, b.baskets.len(), min_confidence, min_lift)?;
     write(out, &pb, |w| files::write_rules(w, &rules, &b.items))?;
     pb.finish_and_clear();
-    println!(
+    say!(
         "{} baskets, {} items, {} frequent itemsets, {} rules → {}",
         b.baskets.len(),
         b.items.len(),
@@ -467,7 +478,7 @@ fn rules(
         out.display()
     );
     for r in rules.iter().take(5) {
-        println!(
+        say!(
             "  {} → {}  support {:.4}  confidence {:.3}  lift {:.2}",
             files::join_items(&r.antecedent, &b.items),
             files::join_items(&r.consequent, &b.items),
@@ -517,17 +528,17 @@ fn segments(
     let silhouette = seg
         .silhouette
         .map_or("n/a".to_string(), |s| format!("{s:.3}"));
-    println!(
+    say!(
         "{} segments for {} rows (silhouette {silhouette}) → {}",
         seg.k,
         table.ids.len(),
         out.display()
     );
     for (k, s) in &seg.silhouette_by_k {
-        println!("  k = {k}: silhouette {s:.3}");
+        say!("  k = {k}: silhouette {s:.3}");
     }
     for p in &seg.profiles {
-        println!(
+        say!(
             "  segment {}: {} rows ({:.1}%): {}",
             p.segment,
             p.size,
