@@ -379,8 +379,9 @@ fn plus_plus<F: Fn(&[f64], &[f64]) -> f64>(
         .chunks_exact(d)
         .map(|x| dist2(x, &centers[0..d]))
         .collect();
+    // The running total is summed in the same pass that updates the distances.
+    let mut total: f64 = nearest.iter().sum();
     for c in 1..k {
-        let total: f64 = nearest.iter().sum();
         let pick = if total > 0.0 {
             let target = rng.next_f64() * total;
             let mut acc = 0.0;
@@ -398,11 +399,13 @@ fn plus_plus<F: Fn(&[f64], &[f64]) -> f64>(
         };
         centers.extend_from_slice(&data[pick * d..(pick + 1) * d]);
         let new = &centers[c * d..(c + 1) * d];
+        total = 0.0;
         for (x, best) in data.chunks_exact(d).zip(nearest.iter_mut()) {
             let v = dist2(x, new);
             if v < *best {
                 *best = v;
             }
+            total += *best;
         }
     }
     centers
@@ -420,7 +423,6 @@ fn lloyd<F: Fn(&[f64], &[f64]) -> f64 + Copy>(
     let n = data.len() / d;
     let mut centers = plus_plus(data, d, k, rng, dist2);
     let mut labels = vec![0u32; n];
-    let mut best_d = vec![0.0f64; n];
     let mut sums = vec![0.0; k * d];
     let mut counts = vec![0usize; k];
     let mut iterations = 0;
@@ -428,11 +430,7 @@ fn lloyd<F: Fn(&[f64], &[f64]) -> f64 + Copy>(
         iterations += 1;
         sums.iter_mut().for_each(|v| *v = 0.0);
         counts.iter_mut().for_each(|v| *v = 0);
-        for ((x, label), bd) in data
-            .chunks_exact(d)
-            .zip(labels.iter_mut())
-            .zip(best_d.iter_mut())
-        {
+        for (x, label) in data.chunks_exact(d).zip(labels.iter_mut()) {
             let mut best = 0usize;
             let mut best_dist = f64::INFINITY;
             for (c, center) in centers.chunks_exact(d).enumerate() {
@@ -443,13 +441,22 @@ fn lloyd<F: Fn(&[f64], &[f64]) -> f64 + Copy>(
                 }
             }
             *label = best as u32;
-            *bd = best_dist;
             counts[best] += 1;
             sums[best * d..(best + 1) * d]
                 .iter_mut()
                 .zip(x)
                 .for_each(|(s, v)| *s += v);
         }
+        // Distances to the assigned centres, only needed (and computed) when a segment
+        // came out empty.
+        let mut best_d: Vec<f64> = if counts.contains(&0) {
+            data.chunks_exact(d)
+                .zip(&labels)
+                .map(|(x, &l)| dist2(x, &centers[l as usize * d..(l as usize + 1) * d]))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut shift = 0.0;
         for c in 0..k {
             if counts[c] == 0 {
@@ -639,6 +646,25 @@ mod tests {
         let a = segment(&[&xs, &ys], &one).expect("one");
         let b = segment(&[&xs, &ys], &many).expect("many");
         assert!(b.inertia <= a.inertia + 1e-12);
+    }
+
+    #[test]
+    fn more_segments_than_distinct_rows_does_not_fail() {
+        // Two distinct points, k = 3: one segment must come out empty and be re-seeded.
+        let x = [0.0, 0.0, 0.0, 5.0, 5.0, 5.0];
+        let s = segment(
+            &[&x],
+            &KMeansOptions {
+                k: KChoice::Fixed(3),
+                restarts: 2,
+                max_iter: 20,
+                ..KMeansOptions::default()
+            },
+        )
+        .expect("segments");
+        assert_eq!(s.profiles.iter().map(|p| p.size).sum::<usize>(), 6);
+        assert!(s.inertia.abs() < 1e-12);
+        assert_ne!(s.labels[0], s.labels[3]);
     }
 
     #[test]
