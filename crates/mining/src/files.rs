@@ -128,10 +128,10 @@ impl Interner {
     #[inline]
     fn code(&mut self, key: &[u8]) -> u32 {
         let key = trim(key);
-        if let Some(c) = self.last {
-            if self.key(c as usize) == key {
-                return c;
-            }
+        if let Some(c) = self.last
+            && self.key(c as usize) == key
+        {
+            return c;
         }
         let c = self.code_hashed(key, hash_bytes(key));
         self.last = Some(c);
