@@ -88,7 +88,9 @@ enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Measure search and customer-360 latency (p50/p95) on an existing database.
-    #[command(after_help = "Example: dealerbase demo --customers 1000000 --database-url sqlite://big.db && dealerbase bench --database-url sqlite://big.db")]
+    #[command(
+        after_help = "Example: dealerbase demo --customers 1000000 --database-url sqlite://big.db && dealerbase bench --database-url sqlite://big.db"
+    )]
     Bench {
         #[command(flatten)]
         db: DbArgs,
@@ -206,7 +208,9 @@ async fn run(cmd: Command) -> Result<()> {
                     db.database_url
                 );
             }
-            dealerbase_web::serve(listener, services(database)).await?;
+            let svc = services(database);
+            spawn_daily_jobs(svc.clone());
+            dealerbase_web::serve(listener, svc).await?;
             Ok(())
         }
         Command::Demo {
@@ -289,15 +293,43 @@ async fn run(cmd: Command) -> Result<()> {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;
             let reports = bench::run(&services(database), samples).await?;
-            println!("| operation ({customers} customers) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
+            println!(
+                "| operation ({customers} customers) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
+            );
             for r in reports {
                 let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-                println!("| {} | {} | {:.2} | {:.2} | {:.2} |", r.name, r.samples, ms(r.p50), ms(r.p95), ms(r.max));
+                println!(
+                    "| {} | {} | {:.2} | {:.2} | {:.2} |",
+                    r.name,
+                    r.samples,
+                    ms(r.p50),
+                    ms(r.p95),
+                    ms(r.max)
+                );
             }
             Ok(())
         }
         Command::Mine(_) => bail!("mine runs without the async runtime"),
     }
+}
+
+/// Every instance tries the daily jobs each quarter hour; the job lock in the database makes
+/// one of them run each job once a day.
+fn spawn_daily_jobs(svc: Services) {
+    let holder = format!(
+        "{}-{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "dealerbase".into()),
+        std::process::id()
+    );
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = svc.run_daily_jobs(&holder).await {
+                tracing::error!(error = %e, "daily jobs failed; retrying at the next tick");
+            }
+        }
+    });
 }
 
 fn read_password() -> Result<String> {

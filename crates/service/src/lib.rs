@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod customer360;
 pub mod input;
+pub mod jobs;
 pub mod records;
 
 use dealerbase_domain::model::{Role, ScopeLevel};

@@ -815,3 +815,107 @@ async fn demo_group_is_deterministic_and_realistic(t: &TestDb) {
     other.finish().await;
 }
 both!(demo_group_is_deterministic_and_realistic);
+
+async fn daily_jobs_run_once_per_day_across_instances(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let day = today();
+    let now = f.svc.clock.now();
+    let lease = now + chrono::Duration::hours(2);
+    assert!(
+        t.db.try_start_job("j", "instance-a", day, now, lease)
+            .await
+            .expect("a")
+    );
+    assert!(
+        !t.db
+            .try_start_job("j", "instance-b", day, now, lease)
+            .await
+            .expect("b"),
+        "held by a"
+    );
+    t.db.finish_job("j", "instance-a", day)
+        .await
+        .expect("finish");
+    assert!(
+        !t.db
+            .try_start_job("j", "instance-b", day, now, lease)
+            .await
+            .expect("b"),
+        "already ran today"
+    );
+    let tomorrow = day.succ_opt().expect("date");
+    assert!(
+        t.db.try_start_job(
+            "j",
+            "instance-b",
+            tomorrow,
+            now + chrono::Duration::days(1),
+            lease
+        )
+        .await
+        .expect("b tomorrow")
+    );
+    // A lease that expired (instance died) can be taken over.
+    let later = now + chrono::Duration::days(1) + chrono::Duration::hours(3);
+    assert!(
+        t.db.try_start_job(
+            "j",
+            "instance-c",
+            tomorrow,
+            later,
+            later + chrono::Duration::hours(2)
+        )
+        .await
+        .expect("c")
+    );
+
+    // The daily job re-derives classes as time passes: an owner with no visit for over a year lapses.
+    let c = f
+        .svc
+        .create_customer(&f.manager1, &person("将流失", "13888880001"))
+        .await
+        .expect("c");
+    f.svc
+        .create_vehicle(
+            &f.manager1,
+            &VehicleInput {
+                vin: Some(vin(77)),
+                model_id: Some(f.model),
+                delivery_date: Some("2026-01-10".into()),
+                own_sold: Some(true),
+                customer_id: Some(c.customer.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("v");
+    assert_eq!(
+        t.db.customer_unscoped(c.customer.id)
+            .await
+            .expect("c")
+            .class,
+        "own_sold_owner"
+    );
+    let later_svc = dealerbase_service::Services::new(
+        t.db.clone(),
+        std::sync::Arc::new(dealerbase_domain::FixedClock::on(
+            "2027-03-01".parse().expect("date"),
+        )),
+    );
+    let first = later_svc
+        .run_daily_jobs("x")
+        .await
+        .expect("run")
+        .expect("ran");
+    assert_eq!(first.reclassified, 1);
+    assert!(
+        later_svc.run_daily_jobs("y").await.expect("run").is_none(),
+        "once a day"
+    );
+    let lapsed = t.db.customer_unscoped(c.customer.id).await.expect("c");
+    assert_eq!(
+        (lapsed.class.as_str(), lapsed.class_reason.as_str()),
+        ("lapsed", "no_visit_since:2026-01-10")
+    );
+}
+both!(daily_jobs_run_once_per_day_across_instances);

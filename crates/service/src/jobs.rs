@@ -1,0 +1,42 @@
+//! Daily jobs. `serve` calls [`Services::run_daily_jobs`] periodically on every instance; the
+//! job lock in the database lets exactly one instance run each job once a day.
+
+use crate::{Result, Services};
+use chrono::{Duration, Months};
+use dealerbase_domain::class::DEFAULT_LAPSE_MONTHS;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DailyReport {
+    /// Customers whose class was derived again (owners who may have lapsed, and back).
+    pub reclassified: usize,
+}
+
+pub const DAILY_JOB: &str = "daily";
+
+impl Services {
+    /// Runs today's jobs if no other instance has; returns None when another instance ran
+    /// them or holds the lock.
+    pub async fn run_daily_jobs(&self, holder: &str) -> Result<Option<DailyReport>> {
+        let today = self.clock.today();
+        let now = self.clock.now();
+        if !self
+            .db
+            .try_start_job(DAILY_JOB, holder, today, now, now + Duration::hours(2))
+            .await?
+        {
+            return Ok(None);
+        }
+        let mut report = DailyReport::default();
+        let cutoff = today
+            .checked_sub_months(Months::new(DEFAULT_LAPSE_MONTHS))
+            .unwrap_or(today);
+        for id in self.db.lapse_candidates(cutoff).await? {
+            self.reclassify(id).await?;
+            report.reclassified += 1;
+        }
+        self.db.finish_job(DAILY_JOB, holder, today).await?;
+        tracing::info!(?report, "daily jobs done");
+        Ok(Some(report))
+    }
+}
