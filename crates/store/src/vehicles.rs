@@ -167,6 +167,20 @@ impl Db {
         on_pool!(self, p => Ok(bind_args!(sqlx::query_as::<_, OdometerReading>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?))
     }
 
+    /// Maintenance visits (first service and regular maintenance) per vehicle for vehicles
+    /// of our brand sold here and delivered before a date: the base of the first/second
+    /// service return rates.
+    pub async fn maintenance_visits_per_vehicle(
+        &self,
+        delivered_before: NaiveDate,
+    ) -> Result<Vec<(Id, i64)>> {
+        on_pool!(self, p => Ok(sqlx::query_as::<_, (i64, i64)>(
+            "SELECT v.id, (SELECT COUNT(*) FROM work_order w WHERE w.vehicle_id = v.id AND w.kind IN ('first_service', 'maintenance')) \
+             FROM vehicle v JOIN store s ON s.id = v.store_id JOIN vehicle_model m ON m.id = v.model_id JOIN series se ON se.id = m.series_id \
+             WHERE v.own_sold AND se.brand_id = s.brand_id AND v.delivery_date < $1 ORDER BY v.id")
+            .bind(delivered_before).fetch_all(p).await?))
+    }
+
     /// Vehicle id by VIN, regardless of scope (used to detect duplicates).
     pub async fn vehicle_id_by_vin(&self, vin: &str) -> Result<Option<Id>> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM vehicle WHERE vin = $1").bind(vin).fetch_optional(p).await?))

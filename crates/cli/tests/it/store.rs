@@ -919,3 +919,180 @@ async fn daily_jobs_run_once_per_day_across_instances(t: &TestDb) {
     );
 }
 both!(daily_jobs_run_once_per_day_across_instances);
+
+async fn demo_service_retention_decays_like_the_domain_figures(t: &TestDb) {
+    let opts = dealerbase_demo::DemoOptions {
+        customers: 4000,
+        stores: 4,
+        seed: 11,
+        as_of: today(),
+        batch: 1000,
+    };
+    dealerbase_demo::generate(&t.db, &opts, |_| {})
+        .await
+        .expect("demo");
+    // Vehicles old enough for four services under every brand's schedule.
+    let visits =
+        t.db.maintenance_visits_per_vehicle("2022-09-01".parse().expect("date"))
+            .await
+            .expect("visits");
+    assert!(visits.len() > 300, "{} vehicles", visits.len());
+    let share =
+        |k: i64| visits.iter().filter(|(_, n)| *n >= k).count() as f64 / visits.len() as f64;
+    // DOMAIN.md §3: 94% return for the first service, 63% second, 42% third, 31% fourth.
+    for (k, expected) in [(1, 0.94), (2, 0.63), (3, 0.42), (4, 0.31)] {
+        assert!(
+            (share(k) - expected).abs() < 0.06,
+            "service {k}: {:.3} vs {expected}",
+            share(k)
+        );
+    }
+}
+both!(demo_service_retention_decays_like_the_domain_figures);
+
+async fn catalogue_contacts_readings_and_lead_updates(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let now = f.svc.clock.now();
+    assert_eq!(t.db.groups().await.expect("groups").len(), 1);
+    assert_eq!(t.db.brands().await.expect("brands").len(), 2);
+    assert_eq!(
+        t.db.vehicle_models().await.expect("models")[0].first_service_km,
+        7500
+    );
+    assert_eq!(
+        t.db.store_by_code("S02")
+            .await
+            .expect("store")
+            .expect("S02")
+            .id,
+        f.store2
+    );
+    assert_eq!(t.db.staff_of_store(f.store1).await.expect("staff").len(), 4);
+    assert!(matches!(
+        t.db.create_store(1, "S01", "dup", "", 1, now).await,
+        Err(StoreError::Conflict {
+            field: "store code",
+            ..
+        })
+    ));
+    let company = f
+        .svc
+        .create_customer(
+            &f.manager1,
+            &CustomerInput {
+                kind: Some("公司".into()),
+                ..person("华东物流有限公司", "13899990001")
+            },
+        )
+        .await
+        .expect("company");
+    let cid = company.customer.id;
+    t.db.add_company_contact(cid, "王车管", Some("车管负责人"), Some("13899990002"))
+        .await
+        .expect("contact person");
+    assert_eq!(
+        t.db.company_contacts(cid).await.expect("list")[0].name,
+        "王车管"
+    );
+    let lead = f
+        .svc
+        .create_lead(
+            &f.manager1,
+            &LeadInput {
+                customer_id: Some(cid),
+                grade: Some("C".into()),
+                source: Some("key_account".into()),
+                owner_id: Some(f.consultant_a.staff_id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    let contact = dealerbase_store::NewContact {
+        store_id: f.store1,
+        customer_id: cid,
+        lead_id: Some(lead.id),
+        staff_id: Some(f.consultant_a.staff_id),
+        channel: "phone",
+        direction: "outbound",
+        purpose: "develop",
+        occurred_at: now,
+        outcome: "reached",
+        note: Some("约周六到店"),
+        grade_before: Some("C"),
+        grade_after: Some("A"),
+        next_date: Some(today() + chrono::Duration::days(3)),
+    };
+    t.db.create_contact(&contact).await.expect("contact");
+    let mut fields = lead.fields.clone();
+    fields.grade = "A".into();
+    fields.next_follow_up = contact.next_date;
+    t.db.update_lead(lead.id, &fields, now)
+        .await
+        .expect("update lead");
+    let updated = f.svc.lead(&f.consultant_a, lead.id).await.expect("lead");
+    assert_eq!(
+        (updated.fields.grade.as_str(), updated.closed_at),
+        ("A", None)
+    );
+    fields.status = "defeated".into();
+    t.db.update_lead(lead.id, &fields, now)
+        .await
+        .expect("close lead");
+    assert!(
+        f.svc
+            .lead(&f.consultant_a, lead.id)
+            .await
+            .expect("lead")
+            .closed_at
+            .is_some()
+    );
+    assert_eq!(
+        t.db.customer_contacts(cid).await.expect("contacts")[0]
+            .grade_after
+            .as_deref(),
+        Some("A")
+    );
+    assert_eq!(t.db.customer_leads(cid).await.expect("leads").len(), 1);
+    assert!(
+        t.db.lead_test_drives(lead.id)
+            .await
+            .expect("drives")
+            .is_empty()
+    );
+    assert!(
+        t.db.lead_defeat_requests(lead.id)
+            .await
+            .expect("defeats")
+            .is_empty()
+    );
+    let v = f
+        .svc
+        .create_vehicle(
+            &f.manager1,
+            &VehicleInput {
+                vin: Some(vin(88)),
+                model_id: Some(f.model),
+                customer_id: Some(cid),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("v");
+    let reading = dealerbase_store::OdometerReading {
+        vehicle_id: v.id,
+        read_on: today(),
+        km: 15_300,
+        source: "phone".into(),
+    };
+    t.db.add_odometer_reading(&reading).await.expect("reading");
+    assert_eq!(
+        t.db.odometer_readings(&[v.id]).await.expect("readings")[0].km,
+        15_300
+    );
+    assert_eq!(
+        t.db.vehicle_id_by_vin(&vin(88)).await.expect("by vin"),
+        Some(v.id)
+    );
+}
+both!(catalogue_contacts_readings_and_lead_updates);
