@@ -268,6 +268,13 @@ async fn consultants_cannot_read_each_others_customers_or_leads() {
         .call("GET", "/api/v1/leads", &api.consultant_b, None)
         .await;
     assert!(leads["items"].as_array().expect("items").is_empty());
+    let (s, e) = api
+        .call("GET", "/api/v1/leads?per_page=many", &api.manager, None)
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_query"))
+    );
     let (_, leads) = api
         .call("GET", "/api/v1/leads?grade=A", &api.manager, None)
         .await;
@@ -437,6 +444,50 @@ async fn vehicles_and_work_orders_with_lines() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, got) = api
+        .call(
+            "GET",
+            &format!("/api/v1/vehicles/{vid}"),
+            &api.advisor,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, got["model_name"].as_str()),
+        (StatusCode::OK, Some("速腾 200TSI"))
+    );
+    let (s, e) = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/vehicles/{vid}"),
+            &api.manager,
+            Some(json!({"plate": "京I12345", "model_year": 1900})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let codes: Vec<&str> = e["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|x| x["code"].as_str().expect("code"))
+        .collect();
+    assert_eq!(codes, vec!["plate_format", "out_of_range"]);
+    let (s, _) = api
+        .call(
+            "GET",
+            &format!("/api/v1/work-orders/{wid}"),
+            &api.consultant_b,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, e) = api
+        .call("GET", "/api/v1/work-orders/0x1", &api.manager, None)
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_path"))
+    );
 }
 
 #[tokio::test]
