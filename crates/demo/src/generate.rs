@@ -574,21 +574,13 @@ impl Generator {
                 }
                 // A second household car of another brand of the group, serviced here now and then.
                 if r.chance(0.25) {
-                    let other = (self.stores[store_ix].brand + 1 + r.range(0, 2) as usize)
-                        % self.models.len();
-                    let delivered = Self::date_between(
-                        &mut r,
-                        self.start - Duration::days(1000),
-                        as_of - Duration::days(90),
-                    );
-                    self.vehicle(
+                    self.other_brand_car(
                         &mut r,
                         b,
                         cid,
                         store_ix,
-                        other,
-                        delivered,
-                        false,
+                        1000,
+                        90,
                         loyalty * 0.5,
                         &mut facts,
                     );
@@ -621,21 +613,13 @@ impl Generator {
                 }
                 // Many leads already drive a car of another brand of the group (a trade-in prospect).
                 if r.chance(0.35) {
-                    let other = (self.stores[store_ix].brand + 1 + r.range(0, 2) as usize)
-                        % self.models.len();
-                    let delivered = Self::date_between(
-                        &mut r,
-                        self.start - Duration::days(1500),
-                        as_of - Duration::days(365),
-                    );
-                    self.vehicle(
+                    self.other_brand_car(
                         &mut r,
                         b,
                         cid,
                         store_ix,
-                        other,
-                        delivered,
-                        false,
+                        1500,
+                        365,
                         loyalty * 0.2,
                         &mut facts,
                     );
@@ -643,24 +627,7 @@ impl Generator {
             }
             4 => {
                 // Owns a car of another brand of the group; comes for repairs and insurance.
-                let other =
-                    (self.stores[store_ix].brand + 1 + r.range(0, 2) as usize) % self.models.len();
-                let delivered = Self::date_between(
-                    &mut r,
-                    self.start - Duration::days(900),
-                    as_of - Duration::days(60),
-                );
-                self.vehicle(
-                    &mut r,
-                    b,
-                    cid,
-                    store_ix,
-                    other,
-                    delivered,
-                    false,
-                    loyalty * 0.3,
-                    &mut facts,
-                );
+                self.other_brand_car(&mut r, b, cid, store_ix, 900, 60, loyalty * 0.3, &mut facts);
             }
             5 => {
                 // Base: met at an event or called once.
@@ -1116,6 +1083,30 @@ impl Generator {
             ]);
         }
         lead
+    }
+
+    /// A car of another brand of the group (an other-brand owner, a household's second car,
+    /// a lead's current car), delivered between `days_before_start` before the five-year
+    /// window and `days_before_as_of` before today.
+    #[allow(clippy::too_many_arguments)]
+    fn other_brand_car(
+        &mut self,
+        r: &mut Rng,
+        b: &mut [TableRows],
+        cid: i64,
+        store_ix: usize,
+        days_before_start: i64,
+        days_before_as_of: i64,
+        loyalty: f64,
+        facts: &mut Facts,
+    ) {
+        let other = (self.stores[store_ix].brand + 1 + r.range(0, 2) as usize) % self.models.len();
+        let delivered = Self::date_between(
+            r,
+            self.start - Duration::days(days_before_start),
+            self.opts.as_of - Duration::days(days_before_as_of),
+        );
+        self.vehicle(r, b, cid, store_ix, other, delivered, false, loyalty, facts);
     }
 
     fn open_lead(
