@@ -4,11 +4,13 @@
 //!
 //! Architecture invariant: no HTTP and no terminal here; no SQL either (that is the store's).
 
+pub mod admin;
 pub mod auth;
 pub mod customer360;
 pub mod input;
 pub mod jobs;
 pub mod records;
+pub mod session;
 
 use dealerbase_domain::model::{Role, ScopeLevel};
 use dealerbase_domain::{Clock, Lang, ValidationError};

@@ -14,6 +14,7 @@ pub mod model;
 mod schema;
 mod sql;
 mod vehicles;
+pub mod web;
 
 pub use catalogue::NewVehicleModel;
 pub use customers::{CustomerFilter, CustomerSort, SearchKey};

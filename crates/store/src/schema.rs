@@ -6,11 +6,18 @@ use crate::{Db, Pool, Result, on_pool};
 use chrono::Utc;
 use sqlx::AssertSqlSafe;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "dealer model",
-    include_str!("../migrations/0001_dealer_model.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "dealer model",
+        include_str!("../migrations/0001_dealer_model.sql"),
+    ),
+    (
+        2,
+        "web sessions",
+        include_str!("../migrations/0002_web.sql"),
+    ),
+];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.
 const MIGRATION_LOCK: i64 = 0x6465_616c_6572;

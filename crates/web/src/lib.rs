@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod error;
+mod html;
+mod session;
 
 use axum::Router;
 use dealerbase_service::Services;
@@ -23,12 +25,30 @@ pub fn app(services: Services) -> Router {
         .merge(api)
         .route("/api/openapi.json", axum::routing::get(api::openapi_json))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(html::router())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(session::security_headers))
         .with_state(state)
 }
 
 /// Serves until the listener fails or Ctrl-C / SIGTERM arrives.
+///
+/// When `DEALERBASE_ADMIN_LOGIN` and `DEALERBASE_ADMIN_PASSWORD` are set and no active
+/// administrator exists, that administrator is created first (for unattended installs).
 pub async fn serve(listener: TcpListener, services: Services) -> std::io::Result<()> {
+    if let (Ok(login), Ok(password)) = (
+        std::env::var("DEALERBASE_ADMIN_LOGIN"),
+        std::env::var("DEALERBASE_ADMIN_PASSWORD"),
+    ) {
+        match services.bootstrap_admin(&login, &password).await {
+            Ok(Some(_)) => eprintln!("administrator {login} created from DEALERBASE_ADMIN_LOGIN"),
+            Ok(None) => {}
+            Err(e) => eprintln!(
+                "DEALERBASE_ADMIN_LOGIN: administrator not created: {}",
+                e.message(dealerbase_domain::Lang::En)
+            ),
+        }
+    }
     let router = app(services);
     axum::serve(
         listener,

@@ -5,6 +5,8 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); each test gets a fresh database.
 
 mod api;
+mod browser;
 mod cli;
 mod harness;
 mod store;
+mod web;

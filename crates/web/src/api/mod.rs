@@ -93,7 +93,30 @@ impl FromRequestParts<AppState> for ApiActor {
             })
             .map(str::trim);
         let Some(token) = token else {
-            return Err(ApiError::new(ServiceError::Unauthenticated, lang));
+            // A browser signed in to the web application uses its session cookie, with
+            // the same scope rules; a state-changing call must then carry the session's
+            // CSRF token in `X-CSRF-Token` (a bearer token is never sent by a browser on
+            // its own, so token calls need none).
+            let session = crate::session::signed_in(parts, state)
+                .await
+                .map_err(|e| ApiError::new(e, lang))?;
+            let Some(session) = session else {
+                return Err(ApiError::new(ServiceError::Unauthenticated, lang));
+            };
+            if crate::session::is_state_changing(&parts.method) {
+                let given = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !session.csrf_ok(given) {
+                    return Err(ApiError::new(ServiceError::Forbidden("csrf"), lang));
+                }
+            }
+            return Ok(ApiActor {
+                actor: session.actor,
+                lang,
+            });
         };
         let actor = state
             .services
