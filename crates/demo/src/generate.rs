@@ -733,7 +733,7 @@ impl Generator {
             Val::from(r.chance(0.4).then(|| *r.pick(INDUSTRIES))),
             Val::from(r.chance(0.4).then(|| *r.pick(OCCUPATIONS))),
             Val::from(Some(
-                ["showroom", "online", "referral", "event"][r.weighted(&[55.0, 25.0, 12.0, 8.0])],
+                ["展厅来店", "网络平台", "转介绍", "活动"][r.weighted(&[55.0, 25.0, 12.0, 8.0])],
             )),
             facts.class.vip.into(),
             Val::from(key_account),
