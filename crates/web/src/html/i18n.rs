@@ -322,7 +322,7 @@ const DICT: &[(&str, &str, &str)] = &[
 
 /// The label for a key; an unknown key shows itself, so a missing label is visible
 /// (and the unit test below catches it first).
-pub fn t<'a>(key: &'a str, lang: Lang) -> &'a str {
+pub fn t(key: &str, lang: Lang) -> &str {
     DICT.iter()
         .find(|(k, _, _)| *k == key)
         .map(|(_, zh, en)| match lang {
