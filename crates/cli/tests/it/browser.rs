@@ -251,7 +251,9 @@ async fn find_targets(url: &str) -> Targets {
 async fn a_day_in_the_browser() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}", dir.path().join("browser.db").display());
-    let today = chrono::Local::now().date_naive().to_string();
+    // A fixed "today" for the demo keeps the data, and so the screenshot, the same run
+    // after run.
+    let today = crate::harness::TODAY;
     let out = Command::new(env!("CARGO_BIN_EXE_dealerbase"))
         .args([
             "demo",
