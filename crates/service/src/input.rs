@@ -481,6 +481,7 @@ pub struct WorkOrderInput {
     pub lines: Vec<WorkOrderLineInput>,
 }
 
+#[derive(Debug)]
 pub struct ValidWorkOrder {
     pub number: String,
     pub kind: WorkOrderKind,
