@@ -30,7 +30,9 @@ def cpu():
 
 
 def fmt(v):
-    return "—" if v is None else f"{v:.2f}"
+    if v is None:
+        return "—"
+    return f"{v:.4f}" if v < 0.1 else f"{v:.2f}"
 
 
 def main():
