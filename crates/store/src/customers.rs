@@ -214,7 +214,10 @@ impl Db {
                     .flat_map(char::to_lowercase)
                     .collect();
                 let gram: String = frag.chars().take(2).collect();
-                sql.push(" JOIN customer_name_gram g ON g.customer_id = c.id AND g.gram = ");
+                // `+ 0` keeps the join a nested loop driven by the gram index in id order
+                // (stopping at the page size); PostgreSQL otherwise may merge-join against a
+                // backward scan of every customer, which is slow for rare fragments.
+                sql.push(" JOIN customer_name_gram g ON c.id = g.customer_id + 0 AND g.gram = ");
                 sql.bind_text(gram);
                 sql.push(" WHERE c.merged_into IS NULL");
                 if frag.chars().count() > 2 {
