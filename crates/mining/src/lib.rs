@@ -17,6 +17,7 @@ pub mod ids;
 pub mod kmeans;
 pub mod logistic;
 pub mod optim;
+pub mod owners;
 pub mod rfm;
 pub mod rng;
 pub mod special;
