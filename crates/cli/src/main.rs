@@ -3,6 +3,7 @@
 //! calls the same code the web application calls.
 
 mod bench;
+mod import;
 mod mine;
 
 use anyhow::{Context, Result, bail};
@@ -101,6 +102,9 @@ enum Command {
     /// Mine customer data in plain files (RFM, CLV, survival, association rules, segments).
     #[command(subcommand)]
     Mine(mine::MineCommand),
+    /// Import DMS exports (validated, de-duplicated, merged, resumable).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 #[derive(Subcommand)]
@@ -289,6 +293,7 @@ async fn run(cmd: Command) -> Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Import(cmd) => import::run(cmd).await,
         Command::Bench { db, samples } => {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;

@@ -9,6 +9,7 @@ pub mod bulk;
 mod catalogue;
 mod customers;
 mod events;
+pub mod import;
 mod jobs;
 pub mod model;
 mod schema;

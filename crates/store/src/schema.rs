@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web sessions",
         include_str!("../migrations/0002_web.sql"),
     ),
+    (4, "imports", include_str!("../migrations/0004_import.sql")),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

@@ -8,5 +8,6 @@ mod api;
 mod browser;
 mod cli;
 mod harness;
+mod import;
 mod store;
 mod web;

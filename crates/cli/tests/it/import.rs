@@ -1,0 +1,406 @@
+//! Imports of DMS exports: encodings, headers, normalisation, each kind of bad row, merge,
+//! idempotent re-import, dry run, all-or-nothing (both databases); the binary's report and
+//! exit codes; a run killed with SIGKILL and finished by a rerun.
+
+use crate::both;
+use crate::harness::{TestDb, fixture};
+use dealerbase_domain::Lang;
+use dealerbase_service::import::{ImportOptions, ImportSummary, Mapping};
+use dealerbase_store::{CustomerFilter, Scope};
+use std::path::PathBuf;
+
+fn file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import")
+        .join(name)
+}
+
+fn counts(s: &ImportSummary) -> [i64; 6] {
+    [
+        s.read,
+        s.inserted,
+        s.updated,
+        s.unchanged,
+        s.merged,
+        s.rejected,
+    ]
+}
+
+async fn customer_by_mobile(db: &dealerbase_store::Db, mobile: &str) -> dealerbase_store::Customer {
+    let found = db
+        .customers_by_keys(1, &[mobile.to_string()], &[])
+        .await
+        .expect("lookup");
+    assert_eq!(found.len(), 1, "{mobile}");
+    found.into_iter().next().expect("one")
+}
+
+async fn import_zh_file_then_reimport_then_update(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let opts = ImportOptions {
+        store_id: Some(f.store1),
+        lang: Lang::En,
+        ..Default::default()
+    };
+    // A dry run reports exactly what the real run does and writes nothing.
+    let dry = f
+        .svc
+        .import_customers(
+            &f.admin,
+            &file("customers_zh.csv"),
+            &ImportOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+        )
+        .await
+        .expect("dry run");
+    let s = f
+        .svc
+        .import_customers(&f.admin, &file("customers_zh.csv"), &opts)
+        .await
+        .expect("import");
+    assert_eq!(counts(&s), [11, 5, 0, 0, 1, 5], "{s:#?}");
+    assert_eq!(counts(&dry), counts(&s));
+    assert_eq!(dry.problems, s.problems);
+    assert!(!dry.written && s.written);
+    assert_eq!(s.encoding, "utf-8");
+    assert_eq!(s.unknown_columns, vec!["车架号", "备注"]);
+    // Each kind of bad row, with its line, column and value.
+    let p: Vec<(u64, &str, &str)> = s
+        .problems
+        .iter()
+        .map(|p| (p.line, p.column.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(
+        p,
+        vec![
+            (7, "手机号码", "12345678901"),
+            (8, "身份证号", "513101198201130015"),
+            (9, "客户姓名", ""),
+            (10, "手机号码", ""),
+            (11, "出生日期", "2023-13-45"),
+        ],
+        "{:#?}",
+        s.problems
+    );
+    assert!(s.problems.iter().all(|p| !p.reason.is_empty()));
+    // Normalisation: +86 and separators, full-width digits, date forms, Excel serials; the
+    // ID number fills birthday and gender; the later row of the same person wins the name
+    // and keeps the address of the first.
+    let zhang = customer_by_mobile(&t.db, "13800138000").await;
+    assert_eq!(zhang.fields.name, "张三丰");
+    assert_eq!(zhang.fields.address.as_deref(), Some("杭州市西湖区"));
+    assert_eq!(
+        zhang.fields.birthday.map(|d| d.to_string()).as_deref(),
+        Some("1982-01-13")
+    );
+    assert_eq!(zhang.fields.gender.as_deref(), Some("male"));
+    assert_eq!(zhang.fields.store_id, f.store1);
+    let li = customer_by_mobile(&t.db, "13900139000").await;
+    assert_eq!(
+        li.fields.birthday.map(|d| d.to_string()).as_deref(),
+        Some("2023-01-05")
+    );
+    let zhao = customer_by_mobile(&t.db, "13600136000").await;
+    assert_eq!(
+        zhao.fields.birthday.map(|d| d.to_string()).as_deref(),
+        Some("1985-03-15")
+    );
+    let qian = customer_by_mobile(&t.db, "13500135000").await;
+    assert_eq!(
+        qian.fields.birthday.map(|d| d.to_string()).as_deref(),
+        Some("1990-05-07")
+    );
+    // The name-fragment rows exist for imported customers: the search finds them.
+    let page =
+        t.db.list_customers(
+            &Scope::Group { group_id: 1 },
+            &CustomerFilter {
+                search: Some(dealerbase_store::SearchKey::Name("三丰".into())),
+                per_page: 10,
+                page: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search");
+    assert_eq!(page.items.len(), 1);
+
+    // Re-importing the same file changes nothing.
+    let again = f
+        .svc
+        .import_customers(&f.admin, &file("customers_zh.csv"), &opts)
+        .await
+        .expect("again");
+    assert_eq!(counts(&again), [11, 0, 0, 5, 1, 5], "{again:#?}");
+    assert_eq!(
+        t.db.customer_changes(zhang.id).await.expect("changes"),
+        vec![]
+    );
+
+    // An updated file updates only what changed, and the change is recorded.
+    let v2 = f
+        .svc
+        .import_customers(&f.admin, &file("customers_zh_v2.csv"), &opts)
+        .await
+        .expect("v2");
+    assert_eq!(counts(&v2), [12, 1, 1, 4, 1, 5], "{v2:#?}");
+    let wang = customer_by_mobile(&t.db, "13700137000").await;
+    assert_eq!(wang.fields.address.as_deref(), Some("上海市浦东新区"));
+    let ch = t.db.customer_changes(wang.id).await.expect("changes");
+    assert_eq!(ch.len(), 1);
+    assert_eq!(
+        (
+            ch[0].field.as_str(),
+            ch[0].old_value.as_deref(),
+            ch[0].new_value.as_deref()
+        ),
+        ("address", None, Some("上海市浦东新区"))
+    );
+    // An English file with a BOM matches the existing customer by mobile and fills the
+    // empty email; a bad email is rejected.
+    let en = f
+        .svc
+        .import_customers(&f.admin, &file("customers_en_bom.csv"), &opts)
+        .await
+        .expect("en");
+    assert_eq!(en.encoding, "utf-8-bom");
+    assert_eq!(counts(&en), [2, 0, 1, 0, 0, 1], "{en:#?}");
+    assert_eq!(en.problems[0].column, "E-mail");
+    let li = customer_by_mobile(&t.db, "13900139000").await;
+    assert_eq!(li.fields.email.as_deref(), Some("lisi@example.com"));
+    assert_eq!(li.fields.name, "李四");
+    t.db.close().await;
+}
+both!(import_zh_file_then_reimport_then_update);
+
+async fn gbk_mapping_all_or_nothing_and_roles(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let opts = ImportOptions {
+        store_id: Some(f.store1),
+        ..Default::default()
+    };
+    let g = f
+        .svc
+        .import_customers(&f.manager1, &file("customers_gbk.csv"), &opts)
+        .await
+        .expect("gbk");
+    assert_eq!(g.encoding, "gb18030");
+    assert_eq!(counts(&g), [2, 2, 0, 0, 0, 0]);
+    let chu = customer_by_mobile(&t.db, "13011112222").await;
+    assert_eq!(chu.fields.name, "褚十三");
+    assert_eq!(chu.fields.address.as_deref(), Some("广州市天河区"));
+
+    let mapping = Mapping::parse(&std::fs::read_to_string(file("mapping.toml")).expect("mapping"))
+        .expect("parse");
+    let m = f
+        .svc
+        .import_customers(
+            &f.admin,
+            &file("customers_mapped.csv"),
+            &ImportOptions {
+                mapping: Some(mapping),
+                ..opts.clone()
+            },
+        )
+        .await
+        .expect("mapped");
+    assert_eq!(counts(&m), [1, 1, 0, 0, 0, 0]);
+    assert_eq!(m.unknown_columns, vec!["微信"]);
+    // Without the mapping the file has no name column: the whole import is refused.
+    assert!(
+        f.svc
+            .import_customers(&f.admin, &file("customers_mapped.csv"), &opts)
+            .await
+            .is_err()
+    );
+
+    // All or nothing: one bad row, nothing written.
+    let before = t.db.max_id("customer").await.expect("max");
+    let all = f
+        .svc
+        .import_customers(
+            &f.admin,
+            &file("customers_zh.csv"),
+            &ImportOptions {
+                all_or_nothing: true,
+                ..opts.clone()
+            },
+        )
+        .await
+        .expect("all or nothing");
+    assert!(!all.written);
+    assert_eq!(all.rejected, 5);
+    assert_eq!(t.db.max_id("customer").await.expect("max"), before);
+
+    // Consultants may not import; a manager may not import into another store.
+    assert!(
+        f.svc
+            .import_customers(&f.consultant_a, &file("customers_gbk.csv"), &opts)
+            .await
+            .is_err()
+    );
+    assert!(
+        f.svc
+            .import_customers(
+                &f.manager1,
+                &file("customers_gbk.csv"),
+                &ImportOptions {
+                    store_id: Some(f.store2),
+                    ..opts.clone()
+                }
+            )
+            .await
+            .is_err()
+    );
+    t.db.close().await;
+}
+both!(gbk_mapping_all_or_nothing_and_roles);
+
+fn dealerbase(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dealerbase"));
+    cmd.args(args)
+        .env_remove("DEALERBASE_DATABASE_URL")
+        .env("DEALERBASE_LOG", "error");
+    cmd
+}
+
+async fn sqlite_with_fixture(dir: &std::path::Path) -> (String, dealerbase_store::Db) {
+    let url = format!("sqlite://{}", dir.join("import.db").display());
+    let db = dealerbase_store::Db::open(&url).await.expect("open");
+    fixture(&db).await;
+    (url, db)
+}
+
+#[tokio::test]
+async fn cli_writes_the_report_and_fails_on_all_or_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (url, db) = sqlite_with_fixture(dir.path()).await;
+    db.close().await;
+    let report = dir.path().join("report.csv");
+    let zh = file("customers_zh.csv");
+    let out = dealerbase(&[
+        "import",
+        "customers",
+        zh.to_str().expect("path"),
+        "--store",
+        "S01",
+        "--all-or-nothing",
+        "--report",
+        report.to_str().expect("path"),
+        "--database-url",
+        &url,
+    ])
+    .output()
+    .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("rejected: 5") && stdout.contains("written: no"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(text.starts_with("line,column,value,reason\n"), "{text}");
+    assert!(text.contains("7,手机号码,12345678901,"), "{text}");
+    assert_eq!(text.lines().count(), 6);
+    let out = dealerbase(&[
+        "import",
+        "customers",
+        zh.to_str().expect("path"),
+        "--store",
+        "S01",
+        "--database-url",
+        &url,
+    ])
+    .output()
+    .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("inserted: 5"), "{stdout}");
+    // A missing file is an error naming the file, with a non-zero exit.
+    let out = dealerbase(&[
+        "import",
+        "customers",
+        "/nonexistent.csv",
+        "--store",
+        "S01",
+        "--database-url",
+        &url,
+    ])
+    .output()
+    .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nonexistent.csv"));
+}
+
+/// Killed with SIGKILL in the middle, the database holds whole batches only (every
+/// customer with its name fragments, no fragment without its customer), and a rerun of the
+/// same file resumes and finishes with every row exactly once.
+#[tokio::test]
+async fn killed_import_leaves_no_partial_rows_and_a_rerun_finishes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (url, db) = sqlite_with_fixture(dir.path()).await;
+    let n = 40_000;
+    let csv = dir.path().join("big.csv");
+    let mut text = String::from("客户姓名,手机\n");
+    for i in 0..n {
+        text.push_str(&format!("客户{i},1{:010}\n", 3_000_000_000u64 + i));
+    }
+    std::fs::write(&csv, text).expect("write");
+    let args = [
+        "import",
+        "customers",
+        csv.to_str().expect("path"),
+        "--store",
+        "S01",
+        "--batch-size",
+        "200",
+        "--database-url",
+        &url,
+    ];
+    let mut child = dealerbase(&args).spawn().expect("spawn");
+    let mut done = 0i64;
+    for _ in 0..600 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        done = db
+            .latest_import_run()
+            .await
+            .expect("run")
+            .map_or(0, |r| r.rows_done);
+        if done > 0 {
+            break;
+        }
+    }
+    assert!(done > 0, "the import did not start");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let (customers, without_grams, orphan_grams) =
+        db.customer_gram_integrity().await.expect("integrity");
+    let rows_done = db
+        .latest_import_run()
+        .await
+        .expect("run")
+        .map_or(0, |r| r.rows_done);
+    assert!(rows_done < n as i64, "killed too late: {rows_done}");
+    assert_eq!(customers, rows_done, "only whole batches are committed");
+    assert_eq!((without_grams, orphan_grams), (0, 0));
+    let out = dealerbase(&args).output().expect("rerun");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resumed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (customers, without_grams, orphan_grams) =
+        db.customer_gram_integrity().await.expect("integrity");
+    let rows_done = db
+        .latest_import_run()
+        .await
+        .expect("run")
+        .map_or(0, |r| r.rows_done);
+    assert_eq!((customers, rows_done), (n as i64, n as i64));
+    assert_eq!((without_grams, orphan_grams), (0, 0));
+    db.close().await;
+}
