@@ -3,6 +3,7 @@
 //! calls the same code the web application calls.
 
 mod bench;
+mod export;
 mod import;
 mod mine;
 
@@ -105,6 +106,9 @@ enum Command {
     /// Import DMS exports (validated, de-duplicated, merged, resumable).
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Export lists (masked, filtered, audited) to CSV or XLSX.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 #[derive(Subcommand)]
@@ -294,6 +298,7 @@ async fn run(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Import(cmd) => import::run(cmd).await,
+        Command::Export(cmd) => export::run(cmd).await,
         Command::Bench { db, samples } => {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;

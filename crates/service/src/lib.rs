@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod customer360;
+pub mod export;
 pub mod import;
 pub mod input;
 pub mod jobs;

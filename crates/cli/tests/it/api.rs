@@ -512,6 +512,7 @@ async fn openapi_document_matches_the_routes() {
     documented.sort();
     let expected = [
         "GET /api/v1/customers",
+        "GET /api/v1/customers/export",
         "GET /api/v1/customers/{id}",
         "GET /api/v1/customers/{id}/360",
         "GET /api/v1/leads",

@@ -404,3 +404,133 @@ async fn killed_import_leaves_no_partial_rows_and_a_rerun_finishes() {
     assert_eq!((without_grams, orphan_grams), (0, 0));
     db.close().await;
 }
+
+async fn export_customers_neutralised_masked_filtered_audited(t: &TestDb) {
+    use dealerbase_service::export::ExportFormat;
+    use dealerbase_service::input::CustomerInput;
+    use dealerbase_service::records::CustomerQuery;
+    let f = fixture(&t.db).await;
+    for (name, mobile, store) in [
+        ("=HYPERLINK(\"http://x\")", "13900001111", f.store1),
+        ("@SUM(A1)", "13900002222", f.store1),
+        ("王小明", "13900003333", f.store2),
+    ] {
+        f.svc
+            .create_customer(
+                &f.admin,
+                &CustomerInput {
+                    name: Some(name.into()),
+                    mobile: Some(mobile.into()),
+                    store_id: Some(store),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("customer");
+    }
+    let mut out = Vec::new();
+    let n = f
+        .svc
+        .export_customers(
+            &f.admin,
+            &CustomerQuery {
+                store_id: Some(f.store1),
+                ..Default::default()
+            },
+            ExportFormat::Csv,
+            Lang::En,
+            &mut out,
+        )
+        .await
+        .expect("export");
+    assert_eq!(n, 2);
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(text.starts_with("\u{feff}id,name,mobile,"), "{text}");
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
+    assert!(text.contains(",'@SUM(A1),"), "{text}");
+    assert!(
+        text.contains("139****1111") && !text.contains("13900001111"),
+        "{text}"
+    );
+    assert!(!text.contains("王小明"), "filtered by store: {text}");
+    // A consultant of store 2 exports only their scope.
+    let mut out = Vec::new();
+    let n = f
+        .svc
+        .export_customers(
+            &f.consultant_store2,
+            &CustomerQuery::default(),
+            ExportFormat::Xlsx,
+            Lang::Zh,
+            &mut out,
+        )
+        .await
+        .expect("xlsx");
+    assert!(n <= 1);
+    assert!(out.starts_with(b"PK"), "an XLSX file is a zip");
+    let audit =
+        t.db.audit_log(Some(f.admin.staff_id), Some("export"), None, 10)
+            .await
+            .expect("audit");
+    assert_eq!(audit.len(), 1);
+    assert!(
+        audit[0].detail.contains("\"rows\":2"),
+        "{}",
+        audit[0].detail
+    );
+    assert!(ExportFormat::parse("pdf").is_err());
+    t.db.close().await;
+}
+both!(export_customers_neutralised_masked_filtered_audited);
+
+#[tokio::test]
+async fn cli_exports_customers_to_a_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (url, db) = sqlite_with_fixture(dir.path()).await;
+    db.close().await;
+    let zh = file("customers_zh.csv");
+    let ok = dealerbase(&[
+        "import",
+        "customers",
+        zh.to_str().expect("path"),
+        "--store",
+        "S01",
+        "--database-url",
+        &url,
+    ])
+    .output()
+    .expect("import");
+    assert!(ok.status.success());
+    let xlsx = dir.path().join("c.xlsx");
+    let out = dealerbase(&[
+        "export",
+        "customers",
+        "--format",
+        "xlsx",
+        "-o",
+        xlsx.to_str().expect("path"),
+        "--database-url",
+        &url,
+    ])
+    .output()
+    .expect("export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5 customers exported"));
+    assert!(std::fs::read(&xlsx).expect("file").starts_with(b"PK"));
+    let out = dealerbase(&[
+        "export",
+        "customers",
+        "--format",
+        "pdf",
+        "--database-url",
+        &url,
+    ])
+    .output()
+    .expect("export");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pdf"));
+}

@@ -1,6 +1,7 @@
 //! JSON API v1. Every route is declared with its OpenAPI description next to it, and the
 //! document at `/api/openapi.json` is generated from the same router, so they match.
 
+mod export;
 mod records;
 
 use crate::AppState;
@@ -37,7 +38,9 @@ impl Modify for BearerAuth {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(records::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(records::router())
+        .merge(export::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
