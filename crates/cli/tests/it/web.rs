@@ -1379,3 +1379,34 @@ async fn sessions_and_throttling(t: &TestDb) {
     assert!(svc.session(&s.token).await.is_err());
 }
 crate::both!(sessions_and_throttling);
+
+#[tokio::test]
+async fn the_customer_list_links_to_its_export_with_the_same_filters() {
+    let app = start().await;
+    customer(&app.svc, &app.f.consultant_a, "吴敏", "13812345678").await;
+    let mut manager = Browser::new(&app.base);
+    manager.sign_in("s01.manager", "password123").await;
+    let list = manager.get("/customers?q=%E5%90%B4&class=&sort=name").await;
+    let start = list
+        .body
+        .find("id=\"export-csv\" href=\"")
+        .expect("export link")
+        + 22;
+    let href = list.body[start..]
+        .split('"')
+        .next()
+        .expect("href")
+        .replace("&amp;", "&");
+    assert!(
+        href.starts_with("/api/v1/customers/export?format=csv&q=%E5%90%B4"),
+        "{href}"
+    );
+    let file = manager.get(&href).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.body);
+    assert!(
+        file.body.contains("吴敏") && file.body.contains("138****5678"),
+        "{}",
+        file.body
+    );
+    assert!(!file.body.contains("13812345678"));
+}

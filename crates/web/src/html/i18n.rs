@@ -158,6 +158,8 @@ const DICT: &[(&str, &str, &str)] = &[
     ("sort.name", "姓名", "Name"),
     ("sort.recently_updated", "最近更新", "Recently updated"),
     ("customers.new", "新建客户", "New customer"),
+    ("customers.export_csv", "导出 CSV", "Export CSV"),
+    ("customers.export_xlsx", "导出 Excel", "Export Excel"),
     ("customers.updated", "更新时间", "Updated"),
     (
         "customers.none",
