@@ -4,7 +4,7 @@
 
 use crate::customers::{CUSTOMER_COLUMNS, name_grams};
 use crate::model::{Customer, CustomerFields, Id};
-use crate::{Db, Result, on_pool};
+use crate::{Db, Pool, Result, on_pool};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -163,17 +163,45 @@ impl Db {
         class: (&str, &str),
         at: DateTime<Utc>,
     ) -> Result<()> {
+        let pg = matches!(self.pool, Pool::Postgres(_));
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let insert = format!(
-                "INSERT INTO customer ({CUSTOMER_COLUMNS}, class, class_reason, created_at, updated_at) VALUES \
-                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29) RETURNING id"
-            );
+            let c = batch.counts;
+            // The progress row first: on SQLite this takes the write lock, so the ids read
+            // below cannot be taken by another writer before this transaction commits.
+            sqlx::query("UPDATE import_run SET rows_done = $1, inserted = inserted + $2, updated = updated + $3, unchanged = unchanged + $4, merged = merged + $5, rejected = rejected + $6 WHERE id = $7")
+                .bind(batch.rows_done).bind(c.inserted).bind(c.updated).bind(c.unchanged).bind(c.merged).bind(c.rejected).bind(run_id)
+                .execute(&mut *tx).await?;
+            // Ids are reserved up front so that customers go in as multi-row INSERTs (one
+            // statement per thousand rows rather than one each) and their name fragments
+            // can be written with them.
+            let n = batch.inserts.len() as i64;
+            let ids: Vec<i64> = if n == 0 {
+                Vec::new()
+            } else if pg {
+                sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('customer', 'id')) FROM generate_series(1, $1)")
+                    .bind(n).fetch_all(&mut *tx).await?
+            } else {
+                let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM customer").fetch_one(&mut *tx).await?;
+                (max + 1..=max + n).collect()
+            };
             let mut grams: Vec<(String, Id)> = Vec::new();
-            for f in &batch.inserts {
-                let q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(insert.clone()));
-                let id = bind_customer_fields!(q, f).bind(class.0).bind(class.1).bind(at).bind(at).fetch_one(&mut *tx).await?;
-                grams.extend(name_grams(&f.name).into_iter().map(|g| (g, id)));
+            const WIDTH: usize = 30;
+            for (chunk_no, chunk) in batch.inserts.chunks(1000).enumerate() {
+                let marks: Vec<String> = (0..chunk.len())
+                    .map(|r| format!("({})", (1..=WIDTH).map(|c| format!("${}", r * WIDTH + c)).collect::<Vec<_>>().join(",")))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO customer (id, {CUSTOMER_COLUMNS}, class, class_reason, created_at, updated_at) VALUES {}",
+                    marks.join(",")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (i, f) in chunk.iter().enumerate() {
+                    let id = ids[chunk_no * 1000 + i];
+                    q = bind_customer_fields!(q.bind(id), f).bind(class.0).bind(class.1).bind(at).bind(at);
+                    grams.extend(name_grams(&f.name).into_iter().map(|g| (g, id)));
+                }
+                q.execute(&mut *tx).await?;
             }
             let assignments: Vec<String> = CUSTOMER_COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
             let update = format!("UPDATE customer SET {}, updated_at = $26 WHERE id = $27", assignments.join(", "));
@@ -203,10 +231,6 @@ impl Db {
                 }
                 q.execute(&mut *tx).await?;
             }
-            let c = batch.counts;
-            sqlx::query("UPDATE import_run SET rows_done = $1, inserted = inserted + $2, updated = updated + $3, unchanged = unchanged + $4, merged = merged + $5, rejected = rejected + $6 WHERE id = $7")
-                .bind(batch.rows_done).bind(c.inserted).bind(c.updated).bind(c.unchanged).bind(c.merged).bind(c.rejected).bind(run_id)
-                .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
         })
