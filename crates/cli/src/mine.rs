@@ -141,10 +141,32 @@ Example: dealerbase mine segments --features features.csv --k auto --out segment
         #[arg(long, default_value = "zh", env = "DEALERBASE_LANG")]
         lang: String,
     },
+    /// Mine the dealer database and store today's snapshot (RFM, value tiers, CLV, churn
+    /// risk with reasons, trade-in propensity, retention curves, rules, loyalty matrix).
+    #[command(
+        after_help = "Skips when the snapshot for the date exists (the daily job runs the same step).\n\n\
+Example: dealerbase mine all --database-url sqlite://dealerbase.db --as-of 2024-06-30"
+    )]
+    All {
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB
+        #[arg(
+            long,
+            env = "DEALERBASE_DATABASE_URL",
+            default_value = "sqlite://dealerbase.db"
+        )]
+        database_url: String,
+        /// Snapshot date (YYYY-MM-DD); facts after it are ignored. Default: today
+        #[arg(long, env = "DEALERBASE_MINE_AS_OF")]
+        as_of: Option<String>,
+    },
 }
 
 pub fn run(cmd: MineCommand) -> Result<()> {
     match cmd {
+        MineCommand::All {
+            database_url,
+            as_of,
+        } => all(&database_url, as_of.as_deref()),
         MineCommand::Rfm {
             transactions,
             as_of,
@@ -547,4 +569,52 @@ fn segments(
         );
     }
     Ok(())
+}
+
+/// `mine all`: the service's snapshot on the dealer database, with a spinner naming the
+/// step. `run` is synchronous (the file commands need no runtime), so this builds its own.
+fn all(database_url: &str, as_of: Option<&str>) -> Result<()> {
+    use dealerbase_domain::{Clock, SystemClock};
+    let as_of = match as_of {
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .with_context(|| format!("--as-of: not a date: {text:?} (use YYYY-MM-DD)"))?,
+        None => SystemClock.today(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let db = dealerbase_store::Db::open(database_url)
+            .await
+            .with_context(|| format!("opening {database_url}"))?;
+        let svc = dealerbase_service::Services::new(db, std::sync::Arc::new(SystemClock));
+        let pb = spinner();
+        let report = svc
+            .mine_all(as_of, |step| pb.set_message(step.to_string()))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        pb.finish_and_clear();
+        if report.skipped {
+            say!("snapshot for {as_of} already exists; nothing to do");
+            return Ok(());
+        }
+        let f = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"));
+        say!(
+            "snapshot {as_of}: {} customers scored from {} visits in {:.1} s",
+            report.customers,
+            report.visits,
+            report.seconds
+        );
+        say!(
+            "churn model AUC {} (recency alone {}, BG/NBD P(alive) {}), Brier {}; trade-in AUC {}; revenue Gini {}",
+            f(report.churn_auc),
+            f(report.recency_auc),
+            f(report.p_alive_auc),
+            f(report.churn_brier),
+            f(report.trade_in_auc),
+            f(report.gini)
+        );
+        Ok(())
+    })
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 pub struct DailyReport {
     /// Customers whose class was derived again (owners who may have lapsed, and back).
     pub reclassified: usize,
+    /// Customers scored in today's mining snapshot (None when it already existed or failed).
+    pub mined: Option<usize>,
 }
 
 pub const DAILY_JOB: &str = "daily";
@@ -34,6 +36,13 @@ impl Services {
         for id in self.db.lapse_candidates(cutoff).await? {
             self.reclassify(id).await?;
             report.reclassified += 1;
+        }
+        // A failed snapshot is logged, not fatal: the other jobs' work stands, and the
+        // snapshot is retried by tomorrow's run (or `dealerbase mine all`).
+        match self.mine_all(today, |_| {}).await {
+            Ok(m) if !m.skipped => report.mined = Some(m.customers),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "mining snapshot failed"),
         }
         self.db.finish_job(DAILY_JOB, holder, today).await?;
         tracing::info!(?report, "daily jobs done");

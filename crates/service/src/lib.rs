@@ -11,6 +11,7 @@ pub mod export;
 pub mod import;
 pub mod input;
 pub mod jobs;
+pub mod mining;
 pub mod records;
 pub mod session;
 

@@ -11,6 +11,7 @@ mod customers;
 mod events;
 pub mod import;
 mod jobs;
+pub mod mining;
 pub mod model;
 mod schema;
 mod sql;

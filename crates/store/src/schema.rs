@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web sessions",
         include_str!("../migrations/0002_web.sql"),
     ),
+    (
+        3,
+        "mining snapshots",
+        include_str!("../migrations/0003_mining.sql"),
+    ),
     (4, "imports", include_str!("../migrations/0004_import.sql")),
 ];
 

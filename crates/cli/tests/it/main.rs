@@ -8,6 +8,7 @@ mod api;
 mod browser;
 mod cli;
 mod harness;
+mod mining;
 mod import;
 mod store;
 mod web;
