@@ -85,6 +85,10 @@ macro_rules! bind_customer_fields {
     };
 }
 
+/// Rows per multi-row INSERT. Small on purpose: SQLite looks `$n` parameters up one by one
+/// along the statement, so a statement's binding cost grows with the square of its size.
+const ROWS_PER_INSERT: usize = 50;
+
 const RUN_COLUMNS: &str = "id, kind, file_name, file_sha256, store_id, status, rows_done, inserted, updated, unchanged, merged, rejected";
 
 impl Db {
@@ -131,9 +135,9 @@ impl Db {
         id_numbers: &[String],
     ) -> Result<Vec<Customer>> {
         let mut out = Vec::new();
-        // Chunks keep the number of bound parameters far below SQLite's limit.
+        // Small chunks: SQLite binds `$n` by looking each one up (see ROWS_PER_INSERT).
         for (col, keys) in [("mobile", mobiles), ("id_number", id_numbers)] {
-            for chunk in keys.chunks(2000) {
+            for chunk in keys.chunks(500) {
                 let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
                 let sql = format!(
                     "SELECT c.* FROM customer c WHERE c.merged_into IS NULL AND c.store_id IN (SELECT id FROM store WHERE group_id = $1) AND c.{col} IN ({})",
@@ -187,7 +191,7 @@ impl Db {
             };
             let mut grams: Vec<(String, Id)> = Vec::new();
             const WIDTH: usize = 30;
-            for (chunk_no, chunk) in batch.inserts.chunks(1000).enumerate() {
+            for (chunk_no, chunk) in batch.inserts.chunks(ROWS_PER_INSERT).enumerate() {
                 let marks: Vec<String> = (0..chunk.len())
                     .map(|r| format!("({})", (1..=WIDTH).map(|c| format!("${}", r * WIDTH + c)).collect::<Vec<_>>().join(",")))
                     .collect();
@@ -197,7 +201,7 @@ impl Db {
                 );
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (i, f) in chunk.iter().enumerate() {
-                    let id = ids[chunk_no * 1000 + i];
+                    let id = ids[chunk_no * ROWS_PER_INSERT + i];
                     q = bind_customer_fields!(q.bind(id), f).bind(class.0).bind(class.1).bind(at).bind(at);
                     grams.extend(name_grams(&f.name).into_iter().map(|g| (g, id)));
                 }
@@ -222,7 +226,7 @@ impl Db {
                 sqlx::query("DELETE FROM customer_name_gram WHERE customer_id = $1").bind(id).execute(&mut *tx).await?;
             }
             // Multi-row inserts: one statement per few thousand fragments instead of one each.
-            for chunk in grams.chunks(4000) {
+            for chunk in grams.chunks(500) {
                 let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
                 let sql = format!("INSERT INTO customer_name_gram (gram, customer_id) VALUES {}", marks.join(","));
                 let mut q = sqlx::query(AssertSqlSafe(sql));
