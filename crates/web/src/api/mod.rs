@@ -2,6 +2,7 @@
 //! document at `/api/openapi.json` is generated from the same router, so they match.
 
 mod export;
+mod mining;
 mod records;
 
 use crate::AppState;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(records::router())
         .merge(export::router())
+        .merge(mining::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
