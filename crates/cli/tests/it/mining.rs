@@ -1,7 +1,7 @@
 //! Mining on the dealer database (`mine all` and the daily job), on SQLite and PostgreSQL.
 
 use crate::both;
-use crate::harness::{TestDb, fixture, today, vin};
+use crate::harness::{Fixture, TestDb, fixture, today, vin};
 use dealerbase_domain::FixedClock;
 use dealerbase_service::Services;
 use dealerbase_service::input::{CustomerInput, VehicleInput, WorkOrderInput, WorkOrderLineInput};
@@ -29,8 +29,9 @@ fn visit(number: &str, vehicle: i64, on: &str, fen: i64) -> WorkOrderInput {
 
 /// Two customers with known work orders: the columns fed to RFM and the stored RFM values
 /// can be checked by hand.
-async fn visits_fed_to_rfm_are_the_work_orders(t: &TestDb) {
-    let f = fixture(&t.db).await;
+/// Two customers of store 1 with known work orders: 甲 three visits, 600 + 400 + 1,000
+/// yuan; 乙 one visit of 2,500 yuan. All before the harness's today (2026-11-23).
+async fn two_customers(f: &Fixture) -> ((i64, i64), (i64, i64)) {
     let mut ids = Vec::new();
     for (k, (name, mobile)) in [("甲客户", "13833330001"), ("乙客户", "13833330002")]
         .into_iter()
@@ -80,6 +81,12 @@ async fn visits_fed_to_rfm_are_the_work_orders(t: &TestDb) {
             .await
             .expect("work order");
     }
+    ((a, va), (b, vb))
+}
+
+async fn visits_fed_to_rfm_are_the_work_orders(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let ((a, _), (b, _)) = two_customers(&f).await;
     let cols = t.db.mining_visits(today()).await.expect("visits");
     let mut rows: Vec<(u32, i32, i64)> = (0..cols.customer.len())
         .map(|k| (cols.customer[k], cols.day[k], cols.amount_fen[k]))
@@ -233,3 +240,56 @@ async fn mine_all_on_the_demo_group_once_a_day(t: &TestDb) {
     assert_eq!(latest.id, run.id);
 }
 both!(mine_all_on_the_demo_group_once_a_day);
+
+/// The API answers from the snapshot and keeps to the caller's scope.
+#[tokio::test]
+async fn api_shows_scores_within_scope() {
+    let t = TestDb::sqlite().await;
+    let f = fixture(&t.db).await;
+    let ((a, _), _) = two_customers(&f).await;
+    f.svc.mine_all(today(), |_| {}).await.expect("mine");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let svc = f.svc.clone();
+    tokio::spawn(async move { dealerbase_web::serve(listener, svc).await });
+    let http = reqwest::Client::new();
+    let token = async |id| f.svc.issue_api_token(id, "test").await.expect("token");
+    let manager = token(f.manager1.staff_id).await;
+    let other_store = token(f.consultant_store2.staff_id).await;
+    let get = async |path: &str, tok: &str| {
+        let r = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(tok)
+            .header("Accept-Language", "en")
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        (
+            status,
+            r.json::<serde_json::Value>().await.unwrap_or_default(),
+        )
+    };
+    let (status, body) = get("/api/v1/mining/summary", &manager).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["results"]["gini"].is_number(), "{body}");
+    assert_eq!(get("/api/v1/mining/summary", &other_store).await.0, 403);
+    let (status, body) = get(&format!("/api/v1/mining/customers/{a}"), &manager).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scores"]["frequency"], 3);
+    assert!(body["churn_reasons"].is_string());
+    assert_eq!(
+        get(&format!("/api/v1/mining/customers/{a}"), &other_store)
+            .await
+            .0,
+        404
+    );
+    let (status, body) = get("/api/v1/mining/churn-risks?limit=10", &manager).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(2));
+    let (_, body) = get("/api/v1/mining/churn-risks", &other_store).await;
+    assert_eq!(body.as_array().map(Vec::len), Some(0));
+    t.finish().await;
+}
