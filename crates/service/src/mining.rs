@@ -251,6 +251,8 @@ impl Services {
         progress("writing scores");
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let mut written = 0usize;
+        // One index walks the RFM table, the tiers and the customer positions together.
+        #[allow(clippy::needless_range_loop)]
         for k in 0..rfm.len() {
             let c = rfm.customer[k];
             let Some(i) = ix.slot(c) else { continue };

@@ -155,7 +155,8 @@ impl Db {
         let mut out = VisitColumns::default();
         let mut last: i64 = 0;
         loop {
-            let rows: Vec<(i64, i64, i64, NaiveDate, i64, Option<i64>, i64)> = on_pool!(self, p => sqlx::query_as(
+            type Row = (i64, i64, i64, NaiveDate, i64, Option<i64>, i64);
+            let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
                 "SELECT id, customer_id, vehicle_id, opened_on, total_fen, odometer_km, \
                    CAST(CASE WHEN kind IN ('repair', 'accident', 'warranty', 'claim') THEN 1 ELSE 0 END AS BIGINT) \
                  FROM work_order WHERE id > $1 ORDER BY id LIMIT $2")
