@@ -53,6 +53,11 @@ impl Services {
     /// `progress` is told each step's name.
     pub async fn mine_all(&self, as_of: NaiveDate, progress: impl Fn(&str)) -> Result<MineReport> {
         let started = Instant::now();
+        // Each step is also logged with the time so far, for tuning the nightly run.
+        let progress = |step: &str| {
+            tracing::info!(step, seconds = started.elapsed().as_secs_f64(), "mining");
+            progress(step);
+        };
         if self.db.mining_run_done(as_of).await? {
             return Ok(MineReport {
                 as_of: Some(as_of),
