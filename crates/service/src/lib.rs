@@ -162,6 +162,7 @@ fn forbidden_zh(what: &str) -> &str {
         "reveal personal data" => "查看完整个人信息",
         "write to another store" => "操作其他门店的数据",
         "manage users" => "管理用户",
+        "import data" => "导入数据",
         "remove the last administrator" => "停用或降级最后一名管理员",
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",
         other => other,
