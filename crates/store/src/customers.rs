@@ -186,7 +186,10 @@ impl Db {
 
     /// A spread of existing customers with a current vehicle (for benchmarks): id, name,
     /// mobile, plate, VIN.
-    pub async fn sample_customers(&self, n: u32) -> Result<Vec<(Id, String, Option<String>, Option<String>, String)>> {
+    pub async fn sample_customers(
+        &self,
+        n: u32,
+    ) -> Result<Vec<(Id, String, Option<String>, Option<String>, String)>> {
         let max = self.max_id("customer").await?;
         let step = (max / n.max(1) as i64).max(1);
         on_pool!(self, p => Ok(sqlx::query_as(

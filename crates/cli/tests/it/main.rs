@@ -8,7 +8,7 @@ mod api;
 mod browser;
 mod cli;
 mod harness;
-mod mining;
 mod import;
+mod mining;
 mod store;
 mod web;

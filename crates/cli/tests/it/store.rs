@@ -20,7 +20,10 @@ fn person(name: &str, mobile: &str) -> CustomerInput {
 
 async fn migrations_are_idempotent(t: &TestDb) {
     t.db.migrate().await.expect("second migrate");
-    assert_eq!(t.db.migrations_applied().await.expect("versions"), vec![1, 2, 3, 4]);
+    assert_eq!(
+        t.db.migrations_applied().await.expect("versions"),
+        vec![1, 2, 3, 4]
+    );
     assert!(t.db.is_empty().await.expect("empty"));
 }
 both!(migrations_are_idempotent);
