@@ -309,19 +309,23 @@ pub struct CustomerForm {
     csrf: String,
 }
 
+/// A text field of a form as service input: on creation an empty field is "not given";
+/// on an update it is given as empty, which clears the field.
+fn form_text(v: &str, create: bool) -> Option<String> {
+    if create && v.trim().is_empty() {
+        None
+    } else {
+        Some(v.to_string())
+    }
+}
+
 impl CustomerForm {
     /// The service input. On creation an empty field is "not given"; on an update it
     /// clears the field — except the masked ones (mobile, ID number, other phones), which
     /// the form shows empty and which therefore keep their value when left empty.
     fn to_input(&self, create: bool) -> (CustomerInput, Vec<ValidationError>) {
         let mut errors = Vec::new();
-        let text = |v: &str| {
-            if create && v.trim().is_empty() {
-                None
-            } else {
-                Some(v.to_string())
-            }
-        };
+        let text = |v: &str| form_text(v, create);
         let hidden = |v: &str| (!v.trim().is_empty()).then(|| v.to_string());
         let id_of = |field: &str, v: &str, errors: &mut Vec<ValidationError>| {
             number_field(field, v, 1, i64::MAX, errors)
@@ -578,13 +582,7 @@ pub struct VehicleForm {
 impl VehicleForm {
     fn to_input(&self, create: bool) -> (VehicleInput, Vec<ValidationError>) {
         let mut errors = Vec::new();
-        let text = |v: &str| {
-            if create && v.trim().is_empty() {
-                None
-            } else {
-                Some(v.to_string())
-            }
-        };
+        let text = |v: &str| form_text(v, create);
         let input = VehicleInput {
             vin: Some(self.vin.clone()),
             plate: Some(self.plate.clone()),
