@@ -3,10 +3,12 @@
 //! Architecture invariant: this crate does no IO (no files, no network, no database, no
 //! reading of the system clock). Rules that depend on the date take a [`Clock`] or a date.
 
+pub mod aftersales;
 pub mod class;
 pub mod clock;
 pub mod dates;
 pub mod error;
+pub mod lunar;
 pub mod mask;
 pub mod mobile;
 pub mod model;
@@ -14,6 +16,7 @@ pub mod plate;
 pub mod resident_id;
 pub mod text;
 pub mod vin;
+pub mod workdays;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Lang, Rule, ValidationError};

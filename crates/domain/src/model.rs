@@ -38,6 +38,7 @@ macro_rules! code_enum {
         }
     };
 }
+pub(crate) use code_enum;
 
 code_enum! {
     /// Customer types (seed 003).
@@ -217,6 +218,11 @@ code_enum! {
         Holiday = "holiday", "节日关怀", "Holiday care";
         WinBack = "win_back", "流失招揽", "Win-back";
         Complaint = "complaint", "投诉处理", "Complaint";
+        // after-sales retention (issue 6)
+        ComplaintFollowUp = "complaint_follow_up", "投诉回访", "Post-complaint call";
+        ComplaintEscalation = "complaint_escalation", "投诉升级", "Complaint escalation";
+        AppointmentReminder = "appointment_reminder", "预约提醒", "Appointment reminder";
+        NoShowFollowUp = "no_show_follow_up", "爽约跟进", "No-show follow-up";
         Other = "other", "其他", "Other";
     }
 }
