@@ -2,6 +2,7 @@
 //! also readable from a `DEALERBASE_*` environment variable), opens the database, and
 //! calls the same code the web application calls.
 
+mod aftersales;
 mod bench;
 mod export;
 mod import;
@@ -99,7 +100,17 @@ enum Command {
         /// Number of customers to sample
         #[arg(long, default_value_t = 500)]
         samples: u32,
+        /// search (latency of searches and the 360 document) | aftersales (the daily
+        /// reminder generation, twice)
+        #[arg(long, default_value = "search")]
+        scenario: String,
+        /// The day the aftersales scenario generates for (YYYY-MM-DD); default today
+        #[arg(long)]
+        as_of: Option<String>,
     },
+    /// After-sales retention: run the day's reminder and follow-up generation now.
+    #[command(subcommand)]
+    Aftersales(AftersalesCommand),
     /// Mine customer data in plain files (RFM, CLV, survival, association rules, segments).
     #[command(subcommand)]
     Mine(mine::MineCommand),
@@ -135,6 +146,28 @@ enum UserCommand {
         #[arg(long, env = "DEALERBASE_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum AftersalesCommand {
+    /// Generate the day's reminders, care and follow-up calls, no-shows, escalations and
+    /// the maintenance prediction (idempotent; `serve` runs it nightly under the job lock).
+    #[command(after_help = "Example: dealerbase aftersales generate --as-of 2026-11-23")]
+    Generate {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The day to generate for (YYYY-MM-DD); default today
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+fn as_of_date(s: Option<String>) -> Result<chrono::NaiveDate> {
+    match s {
+        Some(s) => dealerbase_domain::dates::parse_dms_date("--as-of", &s)
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        None => Ok(chrono::Local::now().date_naive()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -299,7 +332,26 @@ async fn run(cmd: Command) -> Result<()> {
         }
         Command::Import(cmd) => import::run(cmd).await,
         Command::Export(cmd) => export::run(cmd).await,
-        Command::Bench { db, samples } => {
+        Command::Bench {
+            db,
+            scenario,
+            as_of,
+            ..
+        } if scenario == "aftersales" => {
+            let as_of = as_of_date(as_of)?;
+            let database = open(&db).await?;
+            let svc = Services::new(database, Arc::new(dealerbase_domain::FixedClock::on(as_of)));
+            aftersales::bench(&svc, as_of).await
+        }
+        Command::Bench { scenario, .. } if scenario != "search" => {
+            bail!("--scenario {scenario:?}: use search or aftersales")
+        }
+        Command::Aftersales(AftersalesCommand::Generate { db, as_of }) => {
+            let as_of = as_of_date(as_of)?;
+            let database = open(&db).await?;
+            aftersales::generate(&services(database), as_of).await
+        }
+        Command::Bench { db, samples, .. } => {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;
             let reports = bench::run(&services(database), samples).await?;

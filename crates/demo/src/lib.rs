@@ -8,6 +8,7 @@
 //! Generation runs on its own thread and hands batches of rows to the store's bulk loader
 //! through a bounded channel, so memory stays flat whatever the number of customers.
 
+mod aftersales;
 mod data;
 mod generate;
 pub mod rng;
@@ -236,6 +237,7 @@ pub async fn generate(
         .join()
         .map_err(|_| DemoError::Generator("generator thread panicked".into()))?;
     db.after_bulk_load(generate::TABLES, &recreate).await?;
+    aftersales::seed(db, opts.as_of).await?;
     Ok(DemoSummary {
         logins,
         counts: db.counts().await?,

@@ -12,6 +12,8 @@ pub struct DailyReport {
     pub reclassified: usize,
     /// Customers scored in today's mining snapshot (None when it already existed or failed).
     pub mined: Option<usize>,
+    /// After-sales reminders and follow-up calls created (None when the step failed).
+    pub aftersales: Option<crate::aftersales::GenerationReport>,
 }
 
 pub const DAILY_JOB: &str = "daily";
@@ -36,6 +38,12 @@ impl Services {
         for id in self.db.lapse_candidates(cutoff).await? {
             self.reclassify(id).await?;
             report.reclassified += 1;
+        }
+        // After-sales generation reads the classes just derived (lapsed owners). A failure is
+        // logged and retried tomorrow; what was generated stays (dedupe keys).
+        match self.generate_aftersales(today).await {
+            Ok(g) => report.aftersales = Some(g),
+            Err(e) => tracing::error!(error = %e, "after-sales generation failed"),
         }
         // A failed snapshot is logged, not fatal: the other jobs' work stands, and the
         // snapshot is retried by tomorrow's run (or `dealerbase mine all`).

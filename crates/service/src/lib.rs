@@ -5,6 +5,7 @@
 //! Architecture invariant: no HTTP and no terminal here; no SQL either (that is the store's).
 
 pub mod admin;
+pub mod aftersales;
 pub mod auth;
 pub mod customer360;
 pub mod export;
@@ -162,6 +163,8 @@ fn forbidden_zh(what: &str) -> &str {
         "reveal personal data" => "查看完整个人信息",
         "write to another store" => "操作其他门店的数据",
         "manage users" => "管理用户",
+        "change store settings" => "修改门店设置",
+        "manage questionnaires" => "管理回访问卷",
         "import data" => "导入数据",
         "remove the last administrator" => "停用或降级最后一名管理员",
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",

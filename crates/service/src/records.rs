@@ -541,11 +541,18 @@ impl Services {
         Ok(self.db.list_leads(&actor.scope(), &f).await?)
     }
 
-    /// Tasks due today or overdue for the actor.
+    /// Tasks due today or overdue for the actor: assigned to them, or generated for their
+    /// role at their store (after-sales reminders).
     pub async fn today(&self, actor: &Actor) -> Result<Vec<Task>> {
         Ok(self
             .db
-            .due_tasks(actor.staff_id, self.clock.today(), 200)
+            .due_tasks_for(
+                actor.staff_id,
+                actor.role.code(),
+                actor.store_id,
+                self.clock.today(),
+                200,
+            )
             .await?)
     }
 }

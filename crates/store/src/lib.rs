@@ -5,6 +5,7 @@
 //! few dialect differences (schema types, bulk loading, locks) live in `schema.rs` and
 //! `bulk.rs`. Scope rules (own / store / group) are applied here, where data is read.
 
+pub mod aftersales;
 pub mod bulk;
 mod catalogue;
 mod customers;

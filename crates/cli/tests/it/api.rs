@@ -511,6 +511,14 @@ async fn openapi_document_matches_the_routes() {
     }
     documented.sort();
     let expected = [
+        "GET /api/v1/aftersales/appointments",
+        "GET /api/v1/aftersales/calls",
+        "GET /api/v1/aftersales/complaints",
+        "GET /api/v1/aftersales/complaints/{id}",
+        "GET /api/v1/aftersales/kpis",
+        "GET /api/v1/aftersales/renewals",
+        "GET /api/v1/aftersales/tasks/{id}/follow-up",
+        "GET /api/v1/aftersales/vehicles/{id}/due",
         "GET /api/v1/customers",
         "GET /api/v1/customers/export",
         "GET /api/v1/customers/{id}",
@@ -525,6 +533,13 @@ async fn openapi_document_matches_the_routes() {
         "GET /api/v1/work-orders/{id}",
         "PATCH /api/v1/customers/{id}",
         "PATCH /api/v1/vehicles/{id}",
+        "POST /api/v1/aftersales/appointments",
+        "POST /api/v1/aftersales/appointments/{id}/status",
+        "POST /api/v1/aftersales/complaints",
+        "POST /api/v1/aftersales/complaints/{id}/step",
+        "POST /api/v1/aftersales/questionnaires",
+        "POST /api/v1/aftersales/tasks/{id}/follow-up",
+        "POST /api/v1/aftersales/tasks/{id}/outcome",
         "POST /api/v1/customers",
         "POST /api/v1/customers/{id}/reveal",
         "POST /api/v1/leads",

@@ -4,6 +4,7 @@
 //! function into a test per backend. PostgreSQL is found at `DEALERBASE_TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); each test gets a fresh database.
 
+mod aftersales;
 mod api;
 mod browser;
 mod cli;

@@ -1,6 +1,7 @@
 //! JSON API v1. Every route is declared with its OpenAPI description next to it, and the
 //! document at `/api/openapi.json` is generated from the same router, so they match.
 
+mod aftersales;
 mod export;
 mod mining;
 mod records;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(records::router())
         .merge(export::router())
         .merge(mining::router())
+        .merge(aftersales::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

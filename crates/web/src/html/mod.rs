@@ -6,6 +6,7 @@
 //! ids, query strings and forms become 400/404 pages, never 500.
 
 mod admin;
+mod aftersales;
 mod auth;
 pub(crate) mod chart;
 mod customers;
@@ -80,6 +81,33 @@ pub fn router() -> Router<AppState> {
             get(admin::edit_store_page).post(admin::update_store),
         )
         .route("/admin/audit", get(admin::audit))
+        // after-sales retention
+        .route("/aftersales/calls", get(aftersales::calls))
+        .route("/aftersales/tasks/{id}/outcome", post(aftersales::outcome))
+        .route(
+            "/aftersales/tasks/{id}/call",
+            get(aftersales::call_form).post(aftersales::call_submit),
+        )
+        .route("/aftersales/renewals", get(aftersales::renewals))
+        .route(
+            "/aftersales/appointments",
+            get(aftersales::appointments).post(aftersales::book),
+        )
+        .route(
+            "/aftersales/appointments/{id}/status",
+            post(aftersales::appointment_status),
+        )
+        .route("/aftersales/vehicles/{id}", get(aftersales::vehicle))
+        .route(
+            "/aftersales/complaints",
+            get(aftersales::complaints).post(aftersales::create_complaint),
+        )
+        .route("/aftersales/complaints/{id}", get(aftersales::complaint))
+        .route(
+            "/aftersales/complaints/{id}/step",
+            post(aftersales::complaint_step),
+        )
+        .route("/aftersales/kpi", get(aftersales::kpi))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
@@ -442,14 +470,21 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const USERS: (&str, &str) = ("/admin/users", "nav.users");
     const STORES: (&str, &str) = ("/admin/stores", "nav.stores");
     const AUDIT: (&str, &str) = ("/admin/audit", "nav.audit");
+    // after-sales retention
+    const CALLS: (&str, &str) = ("/aftersales/calls", "nav.calls");
+    const RENEWALS: (&str, &str) = ("/aftersales/renewals", "nav.renewals");
+    const APPTS: (&str, &str) = ("/aftersales/appointments", "nav.appointments");
+    const COMPLAINTS: (&str, &str) = ("/aftersales/complaints", "nav.complaints");
+    const AS_KPI: (&str, &str) = ("/aftersales/kpi", "nav.aftersales_kpi");
     match role {
         Role::SalesConsultant => &[TODAY, CUSTOMERS, LEADS],
-        Role::SalesManager => &[TODAY, DASH, CUSTOMERS, LEADS],
-        Role::ServiceAdvisor | Role::CareSpecialist => &[TODAY, CUSTOMERS],
+        Role::SalesManager => &[TODAY, DASH, CALLS, CUSTOMERS, LEADS],
+        Role::ServiceAdvisor => &[TODAY, CALLS, APPTS, CUSTOMERS, COMPLAINTS],
+        Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI],
         Role::Marketing => &[DASH, CUSTOMERS],
-        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS],
-        Role::Group => &[DASH, CUSTOMERS, LEADS],
-        Role::Admin => &[DASH, CUSTOMERS, LEADS, USERS, STORES, AUDIT],
+        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS, COMPLAINTS, AS_KPI],
+        Role::Group => &[DASH, CUSTOMERS, LEADS, AS_KPI],
+        Role::Admin => &[DASH, CUSTOMERS, LEADS, AS_KPI, USERS, STORES, AUDIT],
     }
 }
 
