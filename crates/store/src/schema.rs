@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_mining.sql"),
     ),
     (4, "imports", include_str!("../migrations/0004_import.sql")),
+    (
+        5,
+        "mining views",
+        include_str!("../migrations/0005_mining_views.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

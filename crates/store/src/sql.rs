@@ -21,6 +21,7 @@ pub(crate) enum Arg {
     I64(i64),
     Text(String),
     Date(NaiveDate),
+    F64(f64),
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +114,7 @@ macro_rules! bind_args {
                 $crate::sql::Arg::I64(v) => q.bind(*v),
                 $crate::sql::Arg::Text(s) => q.bind(s.clone()),
                 $crate::sql::Arg::Date(d) => q.bind(*d),
+                $crate::sql::Arg::F64(v) => q.bind(*v),
             };
         }
         q

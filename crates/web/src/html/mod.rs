@@ -10,6 +10,7 @@ mod auth;
 pub(crate) mod chart;
 mod customers;
 pub(crate) mod i18n;
+mod mining;
 mod pages;
 
 use crate::AppState;
@@ -80,6 +81,11 @@ pub fn router() -> Router<AppState> {
             get(admin::edit_store_page).post(admin::update_store),
         )
         .route("/admin/audit", get(admin::audit))
+        // mining dashboard and campaign target lists
+        .route("/mining", get(mining::dashboard))
+        .route("/mining/run", post(mining::run))
+        .route("/mining/customers", get(mining::customers))
+        .route("/mining/customers/call-list", post(mining::call_list))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
@@ -442,14 +448,15 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const USERS: (&str, &str) = ("/admin/users", "nav.users");
     const STORES: (&str, &str) = ("/admin/stores", "nav.stores");
     const AUDIT: (&str, &str) = ("/admin/audit", "nav.audit");
+    const MINING: (&str, &str) = ("/mining", "nav.mining");
     match role {
         Role::SalesConsultant => &[TODAY, CUSTOMERS, LEADS],
-        Role::SalesManager => &[TODAY, DASH, CUSTOMERS, LEADS],
+        Role::SalesManager => &[TODAY, DASH, CUSTOMERS, LEADS, MINING],
         Role::ServiceAdvisor | Role::CareSpecialist => &[TODAY, CUSTOMERS],
-        Role::Marketing => &[DASH, CUSTOMERS],
-        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS],
-        Role::Group => &[DASH, CUSTOMERS, LEADS],
-        Role::Admin => &[DASH, CUSTOMERS, LEADS, USERS, STORES, AUDIT],
+        Role::Marketing => &[DASH, CUSTOMERS, MINING],
+        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS, MINING],
+        Role::Group => &[DASH, CUSTOMERS, LEADS, MINING],
+        Role::Admin => &[DASH, CUSTOMERS, LEADS, MINING, USERS, STORES, AUDIT],
     }
 }
 
