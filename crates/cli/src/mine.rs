@@ -595,6 +595,10 @@ fn all(database_url: &str, as_of: Option<&str>) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         pb.finish_and_clear();
+        if report.in_progress {
+            say!("a snapshot for {as_of} is being computed by another run; nothing to do");
+            return Ok(());
+        }
         if report.skipped {
             say!("snapshot for {as_of} already exists; nothing to do");
             return Ok(());

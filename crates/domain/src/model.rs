@@ -217,6 +217,8 @@ code_enum! {
         PurchaseAnniversary = "purchase_anniversary", "购车周年", "Purchase anniversary";
         Holiday = "holiday", "节日关怀", "Holiday care";
         WinBack = "win_back", "流失招揽", "Win-back";
+        // Mining: a call made from a campaign target list (mining results).
+        Campaign = "campaign", "营销活动回访", "Campaign call";
         Complaint = "complaint", "投诉处理", "Complaint";
         // after-sales retention (issue 6)
         ComplaintFollowUp = "complaint_follow_up", "投诉回访", "Post-complaint call";

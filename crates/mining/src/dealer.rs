@@ -53,6 +53,15 @@ impl Loyalty {
             Loyalty::Destructive => "破坏型客户",
         }
     }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Loyalty::Loyal => "Loyal",
+            Loyalty::Vulnerable => "Vulnerable to competitors",
+            Loyalty::Hopeful => "Still hopeful about us",
+            Loyalty::Destructive => "Destructive",
+        }
+    }
 }
 
 /// Class per customer and the count per class in [`Loyalty::ALL`] order.
@@ -87,6 +96,21 @@ pub fn months_between(from_day: i32, to_day: i32) -> u32 {
         return 0;
     }
     (f64::from(to_day - from_day) / (365.25 / 12.0)).floor() as u32
+}
+
+/// What became of one campaign touch on day `touch_day`, given the customer's visit days
+/// in increasing order: the whole months since the last visit strictly before the touch
+/// day (None when the customer had never visited), and whether a visit followed within
+/// `window_days` — on the touch day itself or up to `touch_day + window_days`.
+pub fn touch_outcome(touch_day: i32, visit_days: &[i32], window_days: i32) -> (Option<u32>, bool) {
+    let before = visit_days.partition_point(|&d| d < touch_day);
+    let months = before
+        .checked_sub(1)
+        .map(|i| months_between(visit_days[i], touch_day));
+    let responded = visit_days
+        .get(before)
+        .is_some_and(|&d| d <= touch_day + window_days);
+    (months, responded)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -145,6 +169,23 @@ pub fn response_by_recency(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn touch_outcomes_by_hand() {
+        // Visits on days 100 and 200; a month is 30.4375 days.
+        let v = [100, 200];
+        // Touch on day 170: last visit day 100, 70 days = 2.3 months → 2; the visit on day
+        // 200 is 30 days later, inside a 30-day window.
+        assert_eq!(touch_outcome(170, &v, 30), (Some(2), true));
+        // Same touch, 29-day window: day 200 is one day too late.
+        assert_eq!(touch_outcome(170, &v, 29), (Some(2), false));
+        // A visit on the touch day answers it; the months count from the visit before.
+        assert_eq!(touch_outcome(200, &v, 30), (Some(3), true));
+        // Before any visit: no months, and the first visit (day 100) is 50 days later.
+        assert_eq!(touch_outcome(50, &v, 30), (None, false));
+        assert_eq!(touch_outcome(80, &v, 30), (None, true));
+        assert_eq!(touch_outcome(500, &[], 30), (None, false));
+    }
 
     #[test]
     fn loyalty_quadrants() {

@@ -340,7 +340,10 @@ fn dist2_fixed<const D: usize>(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-/// Lloyd with the distance loop unrolled for the common small feature counts.
+/// Lloyd with the whole loop (distances, accumulation, update) specialised for the common
+/// small feature counts: rows become `[f64; D]`, so distances unroll and the sums need no
+/// bounds checks. Same arithmetic in the same order as the general version, so the same
+/// answer to the bit.
 fn lloyd_dispatch(
     data: &[f64],
     d: usize,
@@ -350,15 +353,119 @@ fn lloyd_dispatch(
     tol: f64,
 ) -> Fit {
     match d {
-        1 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<1>),
-        2 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<2>),
-        3 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<3>),
-        4 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<4>),
-        5 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<5>),
-        6 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<6>),
-        7 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<7>),
-        8 => lloyd(data, d, k, rng, max_iter, tol, dist2_fixed::<8>),
+        1 => lloyd_fixed::<1>(data, k, rng, max_iter, tol),
+        2 => lloyd_fixed::<2>(data, k, rng, max_iter, tol),
+        3 => lloyd_fixed::<3>(data, k, rng, max_iter, tol),
+        4 => lloyd_fixed::<4>(data, k, rng, max_iter, tol),
+        5 => lloyd_fixed::<5>(data, k, rng, max_iter, tol),
+        6 => lloyd_fixed::<6>(data, k, rng, max_iter, tol),
+        7 => lloyd_fixed::<7>(data, k, rng, max_iter, tol),
+        8 => lloyd_fixed::<8>(data, k, rng, max_iter, tol),
         _ => lloyd(data, d, k, rng, max_iter, tol, dist2),
+    }
+}
+
+#[inline(always)]
+fn dist2_row<const D: usize>(a: &[f64; D], b: &[f64; D]) -> f64 {
+    let mut s = 0.0;
+    for j in 0..D {
+        let t = a[j] - b[j];
+        s += t * t;
+    }
+    s
+}
+
+/// The nearest centre (the first of equals) and the squared distance to it.
+#[inline(always)]
+fn nearest<const D: usize>(x: &[f64; D], centers: &[[f64; D]]) -> (usize, f64) {
+    let mut best = 0usize;
+    let mut best_dist = f64::INFINITY;
+    for (c, center) in centers.iter().enumerate() {
+        let v = dist2_row(x, center);
+        if v < best_dist {
+            best_dist = v;
+            best = c;
+        }
+    }
+    (best, best_dist)
+}
+
+fn lloyd_fixed<const D: usize>(
+    data: &[f64],
+    k: usize,
+    rng: &mut SplitMix64,
+    max_iter: usize,
+    tol: f64,
+) -> Fit {
+    let (rows, _) = data.as_chunks::<D>();
+    let n = rows.len();
+    let seeds = plus_plus(data, D, k, rng, dist2_fixed::<D>);
+    let (seeded, _) = seeds.as_chunks::<D>();
+    let mut centers: Vec<[f64; D]> = seeded.to_vec();
+    let mut labels = vec![0u32; n];
+    let mut sums = vec![[0.0f64; D]; k];
+    let mut counts = vec![0usize; k];
+    let mut iterations = 0;
+    loop {
+        iterations += 1;
+        sums.iter_mut().for_each(|v| *v = [0.0; D]);
+        counts.iter_mut().for_each(|v| *v = 0);
+        for (x, label) in rows.iter().zip(labels.iter_mut()) {
+            let (best, _) = nearest(x, &centers);
+            *label = best as u32;
+            counts[best] += 1;
+            let s = &mut sums[best];
+            for j in 0..D {
+                s[j] += x[j];
+            }
+        }
+        let mut best_d: Vec<f64> = if counts.contains(&0) {
+            rows.iter()
+                .zip(&labels)
+                .map(|(x, &l)| dist2_row(x, &centers[l as usize]))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut shift = 0.0;
+        for c in 0..k {
+            if counts[c] == 0 {
+                // Re-seed an empty segment with the row farthest from its centre.
+                let far = best_d
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
+                best_d[far] = 0.0;
+                shift += dist2_row(&rows[far], &centers[c]);
+                centers[c] = rows[far];
+                shift = shift.max(tol * 2.0);
+                continue;
+            }
+            let inv = 1.0 / counts[c] as f64;
+            for j in 0..D {
+                let new = sums[c][j] * inv;
+                let old = centers[c][j];
+                shift += (new - old) * (new - old);
+                centers[c][j] = new;
+            }
+        }
+        if shift <= tol || iterations >= max_iter {
+            break;
+        }
+    }
+    // Final assignment to the final centres, and the inertia.
+    let mut inertia = 0.0;
+    for (x, label) in rows.iter().zip(labels.iter_mut()) {
+        let (best, v) = nearest(x, &centers);
+        *label = best as u32;
+        inertia += v;
+    }
+    Fit {
+        centers: centers.into_iter().flatten().collect(),
+        labels,
+        inertia,
+        iterations,
     }
 }
 

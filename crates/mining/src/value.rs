@@ -34,6 +34,15 @@ impl Tier {
             Tier::Bronze => "青铜客户",
         }
     }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Tier::Platinum => "Platinum",
+            Tier::Gold => "Gold",
+            Tier::Silver => "Silver",
+            Tier::Bronze => "Bronze",
+        }
+    }
 }
 
 /// Cumulative revenue shares that close the platinum, gold and silver tiers.

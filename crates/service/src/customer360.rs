@@ -52,6 +52,11 @@ pub struct Customer360 {
     pub consents: Vec<Consent>,
     /// Everything above with a date, newest first.
     pub timeline: Vec<TimelineEntry>,
+    /// The customer's scores in the newest mining snapshot (None without a service visit
+    /// or before the first snapshot).
+    pub scores: Option<crate::mining_views::ScoreView>,
+    /// Cross-sell offers for each vehicle the customer owns now, from its latest visit.
+    pub cross_sell: Vec<crate::mining_views::VehicleCrossSell>,
 }
 
 impl Services {
@@ -65,7 +70,7 @@ impl Services {
         let owned = self.db.customer_vehicles(id).await?;
         let ids: Vec<Id> = owned.iter().map(|(v, _)| v.id).collect();
         let readings = self.db.odometer_readings(&ids).await?;
-        let vehicles = owned
+        let vehicles: Vec<VehicleWithHistory> = owned
             .into_iter()
             .map(|(v, o)| VehicleWithHistory {
                 odometer: readings
@@ -97,6 +102,18 @@ impl Services {
             &surveys,
             lang,
         );
+        let scores = self.customer_score_view(actor, id, lang).await?;
+        let current: Vec<Id> = vehicles_current(&vehicles);
+        let cross_sell = if current.is_empty() {
+            Vec::new()
+        } else {
+            let rules = self.db.latest_mining_rules().await?;
+            if rules.is_empty() {
+                Vec::new()
+            } else {
+                self.cross_sell_for(&current, &rules).await?
+            }
+        };
         let class_label = CustomerClass::parse("class", &customer.class)
             .map(|c| c.label(lang).to_string())
             .unwrap_or_else(|_| customer.class.clone());
@@ -120,8 +137,18 @@ impl Services {
             complaints,
             surveys,
             timeline,
+            scores,
+            cross_sell,
         })
     }
+}
+
+/// Vehicles the customer owns now.
+fn vehicles_current(v: &[VehicleWithHistory]) -> Vec<Id> {
+    v.iter()
+        .filter(|v| v.owned_to.is_none())
+        .map(|v| v.vehicle.id)
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -58,12 +58,12 @@ pub fn neutralize(cell: &str) -> String {
 }
 
 /// A table: headers and text rows, already neutralised.
-struct Table {
-    headers: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
+pub(crate) struct Table {
+    pub(crate) headers: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
-fn write_table(t: &Table, format: ExportFormat, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn write_table(t: &Table, format: ExportFormat, out: &mut dyn Write) -> Result<()> {
     let io = |e: std::io::Error| ServiceError::Internal(format!("writing the export: {e}"));
     match format {
         ExportFormat::Csv => {

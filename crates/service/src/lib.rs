@@ -13,6 +13,7 @@ pub mod import;
 pub mod input;
 pub mod jobs;
 pub mod mining;
+pub mod mining_views;
 pub mod records;
 pub mod session;
 
@@ -168,6 +169,8 @@ fn forbidden_zh(what: &str) -> &str {
         "import data" => "导入数据",
         "remove the last administrator" => "停用或降级最后一名管理员",
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",
+        "mining results" => "查看客户数据挖掘结果",
+        "start a mining run" => "启动数据挖掘",
         other => other,
     }
 }

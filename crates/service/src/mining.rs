@@ -11,8 +11,9 @@ use dealerbase_mining::logistic::{self, LogisticOptions};
 use dealerbase_mining::owners::{self, CHURN_FEATURES, OwnerData, OwnerIndex, TRADE_IN_FEATURES};
 use dealerbase_mining::rfm::{self, RfmOptions};
 use dealerbase_mining::{dealer, fpgrowth, survival, value};
-use dealerbase_store::mining::{CustomerScore, MiningRun, day_number};
-use dealerbase_store::{Id, Scope};
+use dealerbase_store::Id;
+use dealerbase_store::mining::{CustomerScore, MiningRun, RunStart, day_number};
+use dealerbase_store::mining_views::MiningRule;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -28,6 +29,8 @@ pub struct MineReport {
     pub as_of: Option<NaiveDate>,
     /// True when the day's snapshot already existed and nothing was computed.
     pub skipped: bool,
+    /// True when nothing was computed because another run of the day is under way.
+    pub in_progress: bool,
     pub run_id: Option<Id>,
     pub customers: usize,
     pub visits: usize,
@@ -80,12 +83,16 @@ impl Services {
             .db
             .mining_line_baskets(year_ago, as_of, 3_000_000)
             .await?;
-        let Some(run_id) = self.db.start_mining_run(as_of, self.clock.now()).await? else {
-            return Ok(MineReport {
-                as_of: Some(as_of),
-                skipped: true,
-                ..MineReport::default()
-            });
+        let run_id = match self.db.start_mining_run(as_of, self.clock.now()).await? {
+            RunStart::Started(id) => id,
+            other => {
+                return Ok(MineReport {
+                    as_of: Some(as_of),
+                    skipped: true,
+                    in_progress: other == RunStart::Running,
+                    ..MineReport::default()
+                });
+            }
         };
         progress("computing");
         let at = day_number(as_of);
@@ -222,6 +229,8 @@ impl Services {
             report.trade_in_auc = auc;
             quality.insert("trade_in".into(), json!({
                 "auc": auc, "brier": logistic::brier_score(&p, &test.bought_again).ok(),
+                "test_rows": test.rows.len(),
+                "calibration": logistic::calibration_table(&p, &test.bought_again, 10).ok(),
                 "base_rate": test.bought_again.iter().filter(|&&c| c).count() as f64 / test.bought_again.len().max(1) as f64,
                 "features": TRADE_IN_FEATURES, "coef": m.coef,
             }));
@@ -245,7 +254,22 @@ impl Services {
 
         progress("retention curves, rules, loyalty");
         summary.insert("retention".into(), retention(&data, &ix, &owns, at)?);
-        summary.insert("rules".into(), rules(&baskets)?);
+        let (rules_json, rule_rows) = rules(&baskets)?;
+        summary.insert("rules".into(), rules_json);
+        self.db.write_mining_rules(run_id, &rule_rows).await?;
+        progress("campaign response");
+        let touches = self
+            .db
+            .mining_campaign_touches(
+                &CAMPAIGN_PURPOSES,
+                day_start(as_of.checked_sub_months(Months::new(24)).unwrap_or(as_of)),
+                day_start(as_of - chrono::Duration::days(i64::from(RESPONSE_WINDOW_DAYS) - 1)),
+            )
+            .await?;
+        summary.insert(
+            "campaign_response".into(),
+            campaign_response(&data, &ix, &touches)?,
+        );
         summary.insert("loyalty".into(), loyalty(&surveys, at)?);
 
         // Per-customer rows: RFM table order; the feature rows are looked up by position.
@@ -326,8 +350,8 @@ impl Services {
     /// The newest snapshot's group-level results. Customer-level lists are scoped; these
     /// are aggregates over the group, shown to managers and group staff.
     pub async fn mining_summary(&self, actor: &Actor) -> Result<Option<(MiningRun, Value)>> {
-        if matches!(actor.scope(), Scope::Own { .. }) {
-            return Err(ServiceError::Forbidden("mining dashboard"));
+        if !crate::mining_views::may_see_mining(actor.role) {
+            return Err(ServiceError::Forbidden("mining results"));
         }
         let Some(run) = self.db.latest_mining_run().await? else {
             return Ok(None);
@@ -554,29 +578,124 @@ fn retention(
     Ok(Value::Object(out))
 }
 
-fn rules(b: &dealerbase_store::mining::LineBaskets) -> Result<Value> {
+/// Rules kept per snapshot (the dashboard shows the first 50; cross-selling uses all).
+const MAX_RULES: usize = 200;
+
+fn rules(b: &dealerbase_store::mining::LineBaskets) -> Result<(Value, Vec<MiningRule>)> {
     if b.basket.is_empty() {
-        return Ok(json!([]));
+        return Ok((json!([]), Vec::new()));
     }
     let baskets = fpgrowth::Baskets::from_pairs(&b.basket, &b.item).map_err(internal)?;
     let sets = fpgrowth::frequent_itemsets(&baskets, 0.01, Some(3)).map_err(internal)?;
     let rules = fpgrowth::association_rules(&sets, baskets.len(), 0.3, 1.2).map_err(internal)?;
-    let name = |ids: &[u32]| {
-        ids.iter()
-            .map(|&i| b.names.get(i as usize).cloned().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    Ok(json!(
-        rules
+    // Items of a side sorted by code, so that a side is written one way only.
+    let side = |ids: &[u32]| {
+        let mut items: Vec<(String, String)> = ids
             .iter()
+            .map(|&i| {
+                (
+                    b.codes.get(i as usize).cloned().unwrap_or_default(),
+                    b.names.get(i as usize).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        items.sort();
+        let (codes, names): (Vec<String>, Vec<String>) = items.into_iter().unzip();
+        (codes.join(","), names.join("; "))
+    };
+    let rows: Vec<MiningRule> = rules
+        .iter()
+        .take(MAX_RULES)
+        .enumerate()
+        .map(|(k, r)| {
+            let (antecedent, antecedent_names) = side(&r.antecedent);
+            let (consequent, consequent_names) = side(&r.consequent);
+            MiningRule {
+                rule_no: k as i64 + 1,
+                antecedent,
+                consequent,
+                antecedent_names,
+                consequent_names,
+                support: r.support,
+                confidence: r.confidence,
+                lift: r.lift,
+            }
+        })
+        .collect();
+    let shown = json!(
+        rows.iter()
             .take(50)
             .map(|r| json!({
-                "antecedent": name(&r.antecedent), "consequent": name(&r.consequent),
+                "antecedent": r.antecedent_names, "consequent": r.consequent_names,
                 "support": r.support, "confidence": r.confidence, "lift": r.lift,
             }))
             .collect::<Vec<_>>()
-    ))
+    );
+    Ok((shown, rows))
+}
+
+/// Contact purposes that count as campaign touches (outbound contacts only): marketing
+/// campaigns, the call lists made from mining results, and win-back calls to lapsing owners.
+pub const CAMPAIGN_PURPOSES: [&str; 3] = ["campaign", "marketing", "win_back"];
+/// A touch is answered by a service visit within this many days (the touch day included).
+pub const RESPONSE_WINDOW_DAYS: i32 = 30;
+/// Rows of the response table: 0–12 months since the last visit, 12 and more pooled.
+pub const RESPONSE_MAX_MONTHS: u32 = 12;
+
+fn day_start(d: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    // Midnight in China (UTC+8).
+    (d.and_hms_opt(0, 0, 0).expect("midnight") - chrono::Duration::hours(8)).and_utc()
+}
+
+/// Response to campaign touches by whole months since the customer's last service visit,
+/// for the group and per store (the store that made the contact). Touches of customers
+/// who had never visited are counted apart.
+fn campaign_response(
+    d: &OwnerData,
+    ix: &OwnerIndex,
+    t: &dealerbase_store::mining_views::TouchColumns,
+) -> Result<Value> {
+    let mut group: (Vec<u32>, Vec<bool>) = (Vec::new(), Vec::new());
+    let mut stores: std::collections::BTreeMap<u32, (Vec<u32>, Vec<bool>)> =
+        std::collections::BTreeMap::new();
+    let (mut never, mut never_responded) = (0u64, 0u64);
+    let mut days = Vec::new();
+    for k in 0..t.customer.len() {
+        days.clear();
+        if let Some(i) = ix.slot(t.customer[k]) {
+            days.extend(ix.visits(i).iter().map(|&r| d.visit_day[r as usize]));
+        }
+        match dealer::touch_outcome(t.day[k], &days, RESPONSE_WINDOW_DAYS) {
+            (Some(m), responded) => {
+                group.0.push(m);
+                group.1.push(responded);
+                let s = stores.entry(t.store[k]).or_default();
+                s.0.push(m);
+                s.1.push(responded);
+            }
+            (None, responded) => {
+                never += 1;
+                never_responded += u64::from(responded);
+            }
+        }
+    }
+    let table = |(m, r): &(Vec<u32>, Vec<bool>)| -> Result<Value> {
+        if m.is_empty() {
+            return Ok(json!([]));
+        }
+        Ok(json!(
+            dealer::response_by_recency(m, r, RESPONSE_MAX_MONTHS).map_err(internal)?
+        ))
+    };
+    let mut by_store = serde_json::Map::new();
+    for (s, cols) in &stores {
+        by_store.insert(s.to_string(), table(cols)?);
+    }
+    Ok(json!({
+        "window_days": RESPONSE_WINDOW_DAYS, "purposes": CAMPAIGN_PURPOSES,
+        "touches": t.customer.len(), "group": table(&group)?, "stores": by_store,
+        "never_visited": {"contacted": never, "responded": never_responded},
+    }))
 }
 
 /// Loyalty matrix over each customer's latest survey with both scores (threshold 4 of 5).

@@ -13,6 +13,7 @@ mod events;
 pub mod import;
 mod jobs;
 pub mod mining;
+pub mod mining_views;
 pub mod model;
 mod schema;
 mod sql;

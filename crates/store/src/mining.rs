@@ -15,6 +15,25 @@ use utoipa::ToSchema;
 
 const CHUNK: i64 = 250_000;
 
+/// An incomplete snapshot older than this is taken to have been interrupted and is
+/// replaced; a younger one is taken to be still running.
+pub const STALE_RUN_MINUTES: i64 = 30;
+
+/// The newest complete snapshot (by its date), as a subquery: every read of "the latest
+/// results" uses this one definition.
+pub(crate) const LATEST_RUN: &str =
+    "(SELECT id FROM mining_run WHERE complete ORDER BY as_of DESC, id DESC LIMIT 1)";
+
+/// What [`Db::start_mining_run`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStart {
+    Started(Id),
+    /// The day's snapshot is complete.
+    Done,
+    /// Another run of the day is under way.
+    Running,
+}
+
 /// Days since 1970-01-01.
 pub fn day_number(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
@@ -89,6 +108,8 @@ pub struct LineBaskets {
     pub item: Vec<u32>,
     /// Item id → "code name".
     pub names: Vec<String>,
+    /// Item id → line code.
+    pub codes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -159,7 +180,7 @@ impl Db {
             let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
                 "SELECT id, customer_id, vehicle_id, opened_on, total_fen, odometer_km, \
                    CAST(CASE WHEN kind IN ('repair', 'accident', 'warranty', 'claim') THEN 1 ELSE 0 END AS BIGINT) \
-                 FROM work_order WHERE id > $1 ORDER BY id LIMIT $2")
+                 FROM work_order WHERE id > $1 AND kind <> 'pdi' ORDER BY id LIMIT $2")
                 .bind(last).bind(CHUNK).fetch_all(p).await?);
             let Some(l) = rows.last() else { break };
             last = l.0;
@@ -322,6 +343,7 @@ impl Db {
             let next = index.len() as u32;
             let item = *index.entry(code.clone()).or_insert_with(|| {
                 out.names.push(format!("{code} {name}"));
+                out.codes.push(code.clone());
                 next
             });
             out.basket.push(id32(wo));
@@ -338,29 +360,42 @@ impl Db {
         Ok(n > 0)
     }
 
-    /// Starts the snapshot for `as_of`, replacing an interrupted one of the same day.
-    /// Returns None when a complete snapshot for that day exists.
-    pub async fn start_mining_run(
-        &self,
-        as_of: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Id>> {
+    /// Starts the snapshot for `as_of`, replacing an interrupted one of the same day — one
+    /// started more than [`STALE_RUN_MINUTES`] ago; a younger incomplete one is taken to be
+    /// still running (another instance, `mine all`, or a run started from the page), and
+    /// nothing is started.
+    pub async fn start_mining_run(&self, as_of: NaiveDate, now: DateTime<Utc>) -> Result<RunStart> {
+        let stale = now - chrono::Duration::minutes(STALE_RUN_MINUTES);
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let existing: Option<(i64, bool)> = sqlx::query_as("SELECT id, complete FROM mining_run WHERE as_of = $1")
+            let existing: Option<(i64, bool, DateTime<Utc>)> = sqlx::query_as("SELECT id, complete, started_at FROM mining_run WHERE as_of = $1")
                 .bind(as_of).fetch_optional(&mut *tx).await?;
-            if let Some((id, complete)) = existing {
+            if let Some((id, complete, started)) = existing {
                 if complete {
-                    return Ok(None);
+                    return Ok(RunStart::Done);
+                }
+                if started > stale {
+                    return Ok(RunStart::Running);
                 }
                 sqlx::query("DELETE FROM customer_score WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM mining_rule WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM mining_run WHERE id = $1").bind(id).execute(&mut *tx).await?;
             }
-            let id: i64 = sqlx::query_scalar("INSERT INTO mining_run (as_of, started_at) VALUES ($1, $2) RETURNING id")
-                .bind(as_of).bind(now).fetch_one(&mut *tx).await?;
+            // Two instances racing here: the UNIQUE (as_of) lets one insert; the other gets
+            // a conflict and is told a run is under way.
+            let id: Option<i64> = sqlx::query_scalar("INSERT INTO mining_run (as_of, started_at) VALUES ($1, $2) ON CONFLICT (as_of) DO NOTHING RETURNING id")
+                .bind(as_of).bind(now).fetch_optional(&mut *tx).await?;
             tx.commit().await?;
-            Ok(Some(id))
+            Ok(id.map_or(RunStart::Running, RunStart::Started))
         })
+    }
+
+    /// The incomplete snapshot being computed, if one started within [`STALE_RUN_MINUTES`].
+    pub async fn mining_run_in_progress(&self, now: DateTime<Utc>) -> Result<Option<NaiveDate>> {
+        let stale = now - chrono::Duration::minutes(STALE_RUN_MINUTES);
+        on_pool!(self, p => Ok(sqlx::query_scalar(
+            "SELECT as_of FROM mining_run WHERE NOT complete AND started_at > $1 ORDER BY started_at DESC LIMIT 1")
+            .bind(stale).fetch_optional(p).await?))
     }
 
     /// Writes one batch of customer scores (one transaction).
@@ -412,7 +447,14 @@ impl Db {
     pub async fn latest_mining_run(&self) -> Result<Option<MiningRun>> {
         on_pool!(self, p => Ok(sqlx::query_as(
             "SELECT id, as_of, started_at, finished_at, complete, customers, transactions, summary_json \
-             FROM mining_run WHERE complete ORDER BY as_of DESC LIMIT 1")
+             FROM mining_run WHERE complete ORDER BY as_of DESC, id DESC LIMIT 1")
+            .fetch_optional(p).await?))
+    }
+
+    /// The newest complete snapshot's id and date, without its results.
+    pub async fn latest_mining_run_date(&self) -> Result<Option<(Id, NaiveDate)>> {
+        on_pool!(self, p => Ok(sqlx::query_as(
+            "SELECT id, as_of FROM mining_run WHERE complete ORDER BY as_of DESC, id DESC LIMIT 1")
             .fetch_optional(p).await?))
     }
 
@@ -430,8 +472,10 @@ impl Db {
     ) -> Result<Option<CustomerScore>> {
         let mut q = Sql::new(
             "SELECT s.* FROM customer_score s JOIN customer c ON c.id = s.customer_id \
-             WHERE s.run_id = (SELECT MAX(id) FROM mining_run WHERE complete) AND s.customer_id = ",
+             WHERE s.run_id = ",
         );
+        q.push(LATEST_RUN);
+        q.push(" AND s.customer_id = ");
         q.bind_i64(customer_id);
         q.customer_scope(scope, "c");
         let sql = q.text.clone();
@@ -443,8 +487,9 @@ impl Db {
     pub async fn top_churn_risks(&self, scope: &Scope, limit: i64) -> Result<Vec<CustomerScore>> {
         let mut q = Sql::new(
             "SELECT s.* FROM customer_score s JOIN customer c ON c.id = s.customer_id \
-             WHERE s.run_id = (SELECT MAX(id) FROM mining_run WHERE complete)",
+             WHERE s.run_id = ",
         );
+        q.push(LATEST_RUN);
         q.customer_scope(scope, "c");
         q.push(" ORDER BY s.churn_risk DESC, s.customer_id LIMIT ");
         q.bind_i64(limit);

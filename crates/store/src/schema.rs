@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (4, "imports", include_str!("../migrations/0004_import.sql")),
     (
+        5,
+        "mining views",
+        include_str!("../migrations/0005_mining_views.sql"),
+    ),
+    (
         8,
         "after-sales retention",
         include_str!("../migrations/0008_aftersales.sql"),

@@ -22,6 +22,7 @@ pub(crate) enum Arg {
     Text(String),
     Date(NaiveDate),
     Ts(chrono::DateTime<chrono::Utc>),
+    F64(f64),
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +116,7 @@ macro_rules! bind_args {
                 $crate::sql::Arg::Text(s) => q.bind(s.clone()),
                 $crate::sql::Arg::Date(d) => q.bind(*d),
                 $crate::sql::Arg::Ts(t) => q.bind(*t),
+                $crate::sql::Arg::F64(v) => q.bind(*v),
             };
         }
         q

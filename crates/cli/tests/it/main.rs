@@ -11,5 +11,8 @@ mod cli;
 mod harness;
 mod import;
 mod mining;
+mod mining_browser;
+mod mining_views;
+mod mining_web;
 mod store;
 mod web;

@@ -366,6 +366,212 @@ pub fn heatmap(
     o
 }
 
+/// One named series of (x, y) points for [`xy_lines`].
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Options of [`xy_lines`].
+#[derive(Default)]
+pub struct XyOptions<'a> {
+    /// Label of the x axis (unit).
+    pub x_label: &'a str,
+    /// Upper end of the y axis; the data's nice maximum when None.
+    pub y_max: Option<f64>,
+    /// Show y values as percentages (0.25 → 25%).
+    pub percent: bool,
+    /// Draw survival-style steps (the value holds until the next point).
+    pub step: bool,
+    /// A dashed reference line from (0, 0) to (x max, y max): equality on a Lorenz curve.
+    pub diagonal: Option<&'a str>,
+    /// A dashed vertical marker at x with a label (e.g. the churn critical point).
+    pub marker: Option<(f64, String)>,
+}
+
+/// Several lines over a numeric x axis with a legend: survival curves by cohort, the
+/// Lorenz curve, calibration. The `<desc>` lists each series' last point.
+pub fn xy_lines(title: &str, series: &[Series], o: &XyOptions, no_data: &str) -> String {
+    let series: Vec<&Series> = series.iter().filter(|s| !s.points.is_empty()).collect();
+    if series.is_empty() {
+        return empty(title, no_data);
+    }
+    let legend_rows = series.len().min(10);
+    let (w, left, top) = (600.0, 52.0, 14.0);
+    let plot_h = 200.0;
+    let bottom = 40.0 + 18.0 * legend_rows.div_ceil(2) as f64;
+    let h = top + plot_h + bottom;
+    let plot_w = w - left - 16.0;
+    let x_max = nice_max(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .fold(0.0, f64::max),
+    );
+    let y_max = o.y_max.unwrap_or_else(|| {
+        nice_max(
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1))
+                .fold(0.0, f64::max),
+        )
+    });
+    let fmt = |v: f64| {
+        if o.percent {
+            format!("{:.0}%", v * 100.0)
+        } else {
+            number(v)
+        }
+    };
+    let desc = series
+        .iter()
+        .map(|s| {
+            let (x, y) = s.points[s.points.len() - 1];
+            format!("{}: {} → {}", s.name, number(x), fmt(y))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut out = String::new();
+    open(&mut out, w as u32, h as u32, title, &desc);
+    let px = |x: f64| left + (x / x_max).clamp(0.0, 1.0) * plot_w;
+    let py = |y: f64| top + plot_h - (y / y_max).clamp(0.0, 1.0) * plot_h;
+    for i in 0..=4 {
+        let v = y_max * i as f64 / 4.0;
+        let y = py(v);
+        let _ = write!(
+            out,
+            r##"<line x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#dde1e6" stroke-width="1"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" class="muted">{}</text>"##,
+            left + plot_w,
+            left - 6.0,
+            y + 4.0,
+            fmt(v)
+        );
+        let xv = x_max * i as f64 / 4.0;
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11" class="muted">{}</text>"#,
+            px(xv),
+            top + plot_h + 14.0,
+            number(xv)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" class="muted">{}</text>"#,
+        left + plot_w,
+        top + plot_h + 28.0,
+        esc(o.x_label)
+    );
+    if let Some(label) = o.diagonal {
+        let _ = write!(
+            out,
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#888" stroke-dasharray="4 4"><title>{}</title></line>"##,
+            px(0.0),
+            py(0.0),
+            px(x_max),
+            py(y_max),
+            esc(label)
+        );
+    }
+    if let Some((x, label)) = &o.marker {
+        let _ = write!(
+            out,
+            r##"<line x1="{x1:.1}" y1="{:.1}" x2="{x1:.1}" y2="{:.1}" stroke="#D55E00" stroke-width="2" stroke-dasharray="6 3"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#D55E00">{}</text>"##,
+            top,
+            top + plot_h,
+            px(*x) + 4.0,
+            top + 12.0,
+            esc(label),
+            x1 = px(*x)
+        );
+    }
+    for (k, s) in series.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let mut pts = Vec::with_capacity(s.points.len() * 2);
+        for (i, &(x, y)) in s.points.iter().enumerate() {
+            if o.step && i > 0 {
+                pts.push(format!("{:.1},{:.1}", px(x), py(s.points[i - 1].1)));
+            }
+            pts.push(format!("{:.1},{:.1}", px(x), py(y)));
+        }
+        let _ = write!(
+            out,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.2"><title>{}</title></polyline>"#,
+            pts.join(" "),
+            esc(&s.name)
+        );
+        if k < legend_rows {
+            let lx = left + if k % 2 == 0 { 0.0 } else { plot_w / 2.0 };
+            let ly = top + plot_h + 40.0 + 18.0 * (k / 2) as f64;
+            let _ = write!(
+                out,
+                r#"<rect x="{lx:.1}" y="{:.1}" width="14" height="4" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#,
+                ly - 5.0,
+                lx + 20.0,
+                ly,
+                esc(&s.name)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// The value pyramid: levels from the top (narrowest) down, each as wide as its share of
+/// customers allows, labelled with its count and a note (its revenue share).
+pub fn pyramid(title: &str, levels: &[(String, f64, String)], no_data: &str) -> String {
+    let total: f64 = levels.iter().map(|l| l.1.max(0.0)).sum();
+    if total <= 0.0 {
+        return empty(title, no_data);
+    }
+    let (w, row) = (600.0, 46.0);
+    let h = row * levels.len() as f64 + 8.0;
+    let labels: Vec<String> = levels.iter().map(|l| l.0.clone()).collect();
+    let values: Vec<f64> = levels.iter().map(|l| l.1).collect();
+    let mut o = String::new();
+    open(
+        &mut o,
+        w as u32,
+        h as u32,
+        title,
+        &describe(&labels, &values),
+    );
+    let (cx, full) = (170.0, 320.0);
+    let n = levels.len() as f64;
+    for (i, (label, v, note)) in levels.iter().enumerate() {
+        // The outline is a triangle; each level's band is shaded by its customer share.
+        let top_w = full * i as f64 / n + 24.0;
+        let bottom_w = full * (i + 1) as f64 / n + 24.0;
+        let y = 4.0 + row * i as f64;
+        let _ = write!(
+            o,
+            r##"<polygon points="{:.1},{y:.1} {:.1},{y:.1} {:.1},{:.1} {:.1},{:.1}" fill="{}" fill-opacity="{:.2}" stroke="#fff"><title>{}: {}</title></polygon>"##,
+            cx - top_w / 2.0,
+            cx + top_w / 2.0,
+            cx + bottom_w / 2.0,
+            y + row - 3.0,
+            cx - bottom_w / 2.0,
+            y + row - 3.0,
+            PALETTE[i % PALETTE.len()],
+            0.55 + 0.45 * (v / total),
+            esc(label),
+            number(*v)
+        );
+        let _ = write!(
+            o,
+            r#"<text x="{:.1}" y="{:.1}" font-size="14">{} <tspan font-weight="bold">{}</tspan> <tspan class="muted">({:.0}%) {}</tspan></text>"#,
+            cx + full / 2.0 + 30.0,
+            y + row / 2.0 + 3.0,
+            esc(label),
+            number(*v),
+            v / total * 100.0,
+            esc(note)
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
 fn axis(o: &mut String, left: f64, top: f64, w: f64, h: f64, max: f64) {
     for i in 0..=4 {
         let v = max * i as f64 / 4.0;
@@ -449,6 +655,46 @@ mod tests {
         assert!(svg.contains("周一 10: 4"));
         let svg = line("工单", &s(&["2026-01"]), &[5.0], "无数据");
         assert!(svg.contains("polyline"));
+    }
+
+    #[test]
+    fn lines_and_pyramid_describe_their_numbers() {
+        let svg = xy_lines(
+            "留存",
+            &[
+                Series {
+                    name: "2024".into(),
+                    points: vec![(0.0, 1.0), (6.0, 0.4)],
+                },
+                Series {
+                    name: "空".into(),
+                    points: vec![],
+                },
+            ],
+            &XyOptions {
+                x_label: "月",
+                y_max: Some(1.0),
+                percent: true,
+                step: true,
+                diagonal: Some("平均线"),
+                marker: Some((4.0, "临界点 4".into())),
+            },
+            "无数据",
+        );
+        assert!(svg.contains("2024: 6 → 40%"), "{svg}");
+        assert!(svg.contains("临界点 4") && svg.contains("平均线"));
+        assert!(!svg.contains("空"), "empty series are left out");
+        let svg = pyramid(
+            "价值金字塔",
+            &[
+                ("铂金".into(), 1.0, "40%".into()),
+                ("青铜".into(), 3.0, "10%".into()),
+            ],
+            "无数据",
+        );
+        assert!(svg.contains("铂金: 1") && svg.contains("(75%)"), "{svg}");
+        assert!(xy_lines("x", &[], &XyOptions::default(), "暂无数据").contains("暂无数据"));
+        assert!(pyramid("x", &[], "暂无数据").contains("暂无数据"));
     }
 
     #[test]

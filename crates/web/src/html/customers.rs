@@ -147,6 +147,19 @@ impl Page360 {
             .unwrap_or("")
     }
 
+    fn pct(&self, v: impl std::borrow::Borrow<f64>) -> String {
+        format!("{:.0}%", v.borrow() * 100.0)
+    }
+
+    /// Cross-sell offers for one of the customer's vehicles.
+    fn offers(
+        &self,
+        vehicle_id: impl std::borrow::Borrow<i64>,
+    ) -> Option<&dealerbase_service::mining_views::VehicleCrossSell> {
+        let id = *vehicle_id.borrow();
+        self.d.cross_sell.iter().find(|x| x.vehicle_id == id)
+    }
+
     /// The section label for a timeline entry's kind.
     fn timeline_key(&self, kind: &str) -> &'static str {
         match kind {

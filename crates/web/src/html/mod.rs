@@ -11,6 +11,7 @@ mod auth;
 pub(crate) mod chart;
 mod customers;
 pub(crate) mod i18n;
+mod mining;
 mod pages;
 
 use crate::AppState;
@@ -108,6 +109,11 @@ pub fn router() -> Router<AppState> {
             post(aftersales::complaint_step),
         )
         .route("/aftersales/kpi", get(aftersales::kpi))
+        // mining dashboard and campaign target lists
+        .route("/mining", get(mining::dashboard))
+        .route("/mining/run", post(mining::run))
+        .route("/mining/customers", get(mining::customers))
+        .route("/mining/customers/call-list", post(mining::call_list))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
@@ -476,15 +482,16 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const APPTS: (&str, &str) = ("/aftersales/appointments", "nav.appointments");
     const COMPLAINTS: (&str, &str) = ("/aftersales/complaints", "nav.complaints");
     const AS_KPI: (&str, &str) = ("/aftersales/kpi", "nav.aftersales_kpi");
+    const MINING: (&str, &str) = ("/mining", "nav.mining");
     match role {
         Role::SalesConsultant => &[TODAY, CUSTOMERS, LEADS],
-        Role::SalesManager => &[TODAY, DASH, CALLS, CUSTOMERS, LEADS],
+        Role::SalesManager => &[TODAY, DASH, CALLS, CUSTOMERS, LEADS, MINING],
         Role::ServiceAdvisor => &[TODAY, CALLS, APPTS, CUSTOMERS, COMPLAINTS],
         Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI],
-        Role::Marketing => &[DASH, CUSTOMERS],
-        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS, COMPLAINTS, AS_KPI],
-        Role::Group => &[DASH, CUSTOMERS, LEADS, AS_KPI],
-        Role::Admin => &[DASH, CUSTOMERS, LEADS, AS_KPI, USERS, STORES, AUDIT],
+        Role::Marketing => &[DASH, CUSTOMERS, MINING],
+        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS, COMPLAINTS, AS_KPI, MINING],
+        Role::Group => &[DASH, CUSTOMERS, LEADS, AS_KPI, MINING],
+        Role::Admin => &[DASH, CUSTOMERS, LEADS, AS_KPI, MINING, USERS, STORES, AUDIT],
     }
 }
 
