@@ -12,6 +12,8 @@ pub struct DailyReport {
     pub reclassified: usize,
     /// Customers scored in today's mining snapshot (None when it already existed or failed).
     pub mined: Option<usize>,
+    /// Escalated follow-ups, leads returned to the pool, close rates refreshed.
+    pub sales: crate::sales::SalesJobReport,
 }
 
 pub const DAILY_JOB: &str = "daily";
@@ -37,6 +39,7 @@ impl Services {
             self.reclassify(id).await?;
             report.reclassified += 1;
         }
+        report.sales = self.run_sales_jobs().await?;
         // A failed snapshot is logged, not fatal: the other jobs' work stands, and the
         // snapshot is retried by tomorrow's run (or `dealerbase mine all`).
         match self.mine_all(today, |_| {}).await {

@@ -13,6 +13,7 @@ pub mod input;
 pub mod jobs;
 pub mod mining;
 pub mod records;
+pub mod sales;
 pub mod session;
 
 use dealerbase_domain::model::{Role, ScopeLevel};
@@ -153,6 +154,14 @@ fn entity_zh(e: &str) -> &str {
         "store" => "门店",
         "staff" => "员工",
         "vehicle model" => "车型",
+        "visit" => "来店登记",
+        "sales order" => "订单",
+        "test drive" => "试驾",
+        "invitation" => "邀约",
+        "defeat request" => "战败申请",
+        "daily report" => "营业日报",
+        "task" => "待办",
+        "open task" => "待办",
         other => other,
     }
 }
@@ -165,6 +174,14 @@ fn forbidden_zh(what: &str) -> &str {
         "import data" => "导入数据",
         "remove the last administrator" => "停用或降级最后一名管理员",
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",
+        // showroom and leads
+        "sales operations" => "销售业务操作",
+        "change store settings" => "修改门店设置",
+        "reassign leads" => "分配意向客户",
+        "claim leads from the pool" => "从公海领取意向客户",
+        "approve defeats" => "审批战败",
+        "submit daily reports" => "提交营业日报",
+        "sign daily reports" => "签核营业日报",
         other => other,
     }
 }

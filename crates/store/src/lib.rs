@@ -13,6 +13,7 @@ pub mod import;
 mod jobs;
 pub mod mining;
 pub mod model;
+pub mod sales;
 mod schema;
 mod sql;
 mod vehicles;

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_mining.sql"),
     ),
     (4, "imports", include_str!("../migrations/0004_import.sql")),
+    (
+        7,
+        "showroom and leads",
+        include_str!("../migrations/0007_sales.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

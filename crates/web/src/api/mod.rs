@@ -4,6 +4,7 @@
 mod export;
 mod mining;
 mod records;
+mod sales;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, FieldError, lang_of};
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(records::router())
         .merge(export::router())
         .merge(mining::router())
+        .merge(sales::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
