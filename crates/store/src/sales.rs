@@ -1382,7 +1382,7 @@ impl Db {
                 cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
                 date: "l.created_at",
                 ts: true,
-                measures: "COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM showroom_visit rv WHERE rv.lead_id = l.id AND rv.first_visit = FALSE) THEN 1 ELSE 0 END), 0",
+                measures: "COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM showroom_visit rv WHERE rv.lead_id = l.id AND rv.first_visit = FALSE) THEN 1 ELSE 0 END), CAST(0 AS BIGINT)",
                 extra: "",
             },
             Part {
@@ -1390,7 +1390,7 @@ impl Db {
                 cols: ["l.store_id", "l.source", "t.model_id", "l.owner_id"],
                 date: "t.done_at",
                 ts: true,
-                measures: "COUNT(*), 0, 0",
+                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
                 extra: " AND t.status = 'done'",
             },
             Part {
@@ -1398,7 +1398,7 @@ impl Db {
                 cols: ["i.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
                 date: "i.appointment_on",
                 ts: false,
-                measures: "COUNT(*), SUM(CASE WHEN i.status = 'showed' THEN 1 ELSE 0 END), 0",
+                measures: "COUNT(*), SUM(CASE WHEN i.status = 'showed' THEN 1 ELSE 0 END), CAST(0 AS BIGINT)",
                 extra: "",
             },
             Part {
@@ -1406,7 +1406,7 @@ impl Db {
                 cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
                 date: "o.ordered_on",
                 ts: false,
-                measures: "COUNT(*), 0, 0",
+                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
                 extra: " AND o.status <> 'cancelled'",
             },
             Part {
@@ -1414,7 +1414,7 @@ impl Db {
                 cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
                 date: "o.delivered_on",
                 ts: false,
-                measures: "COUNT(*), 0, 0",
+                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
                 extra: " AND o.status = 'delivered'",
             },
             Part {
@@ -1422,7 +1422,7 @@ impl Db {
                 cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
                 date: "d.requested_at",
                 ts: true,
-                measures: "COUNT(*), 0, 0",
+                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
                 extra: "",
             },
             Part {

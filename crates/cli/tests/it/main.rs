@@ -10,5 +10,6 @@ mod cli;
 mod harness;
 mod import;
 mod mining;
+mod sales;
 mod store;
 mod web;
