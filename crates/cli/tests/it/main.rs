@@ -11,5 +11,6 @@ mod harness;
 mod import;
 mod mining;
 mod sales;
+mod sales_api;
 mod store;
 mod web;
