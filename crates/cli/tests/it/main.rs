@@ -12,5 +12,6 @@ mod import;
 mod mining;
 mod sales;
 mod sales_api;
+mod sales_browser;
 mod store;
 mod web;
