@@ -11,6 +11,7 @@
 mod data;
 mod generate;
 pub mod rng;
+mod sales;
 
 use chrono::{NaiveDate, Utc};
 use dealerbase_domain::model::Role;
@@ -236,6 +237,7 @@ pub async fn generate(
         .join()
         .map_err(|_| DemoError::Generator("generator thread panicked".into()))?;
     db.after_bulk_load(generate::TABLES, &recreate).await?;
+    sales::enrich(db, opts.seed, opts.as_of).await?;
     Ok(DemoSummary {
         logins,
         counts: db.counts().await?,

@@ -2446,6 +2446,33 @@ impl Services {
         Ok(rates)
     }
 
+    /// Applies the subjective-defeat rule to defeat requests written without it (by the
+    /// demo generator or an import); returns how many were flagged.
+    pub async fn backfill_subjective_defeats(&self) -> Result<u64> {
+        let mut after = 0;
+        let mut flagged = 0;
+        loop {
+            let chunk = self.db.defeat_chunk(after, 5000).await?;
+            let Some(last) = chunk.last() else { break };
+            after = last.0;
+            let leads: Vec<Id> = chunk.iter().map(|d| d.1).collect();
+            let mut plans: HashMap<Id, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
+            for (lead, at, next) in self.db.contact_plans(&leads).await? {
+                plans.entry(lead).or_default().push((china_date(at), next));
+            }
+            let ids: Vec<Id> = chunk
+                .iter()
+                .filter(|(_, lead, at)| {
+                    let plan = plans.get(lead).map(Vec::as_slice).unwrap_or(&[]);
+                    rules::missed_follow_up(plan, china_date(*at))
+                })
+                .map(|d| d.0)
+                .collect();
+            flagged += self.db.mark_defeats_subjective(&ids).await?;
+        }
+        Ok(flagged)
+    }
+
     // ---- daily jobs ------------------------------------------------------------------------------
 
     /// The sales part of the daily jobs, for every store by its own settings: escalate

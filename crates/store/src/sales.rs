@@ -1340,6 +1340,96 @@ impl Db {
         Ok(())
     }
 
+    // ---- backfills (generators, imports) -----------------------------------------------------
+
+    /// Leads in id order after `after_id`: (id, store, customer, owner, grade, status,
+    /// next follow-up, created at, desired model), for generators and backfills that walk
+    /// every lead.
+    #[allow(clippy::type_complexity)]
+    pub async fn lead_chunk(
+        &self,
+        after_id: Id,
+        limit: u32,
+    ) -> Result<
+        Vec<(
+            Id,
+            Id,
+            Id,
+            Option<Id>,
+            String,
+            String,
+            Option<NaiveDate>,
+            DateTime<Utc>,
+            Option<Id>,
+        )>,
+    > {
+        on_pool!(self, p => Ok(sqlx::query_as(
+            "SELECT id, store_id, customer_id, owner_id, grade, status, next_follow_up, created_at, desired_model_id FROM lead WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id).bind(limit as i64).fetch_all(p).await?))
+    }
+
+    /// Sets `lead.last_contact_at` from the contact table for open leads that have none
+    /// (rows written by generators and imports).
+    pub async fn fill_last_contact_at(&self) -> Result<u64> {
+        on_pool!(self, p => Ok(sqlx::query(
+            "UPDATE lead SET last_contact_at = (SELECT MAX(c.occurred_at) FROM contact c WHERE c.lead_id = lead.id) \
+             WHERE last_contact_at IS NULL AND status IN ('open', 'ordered', 'defeat_pending')")
+            .execute(p).await?.rows_affected()))
+    }
+
+    /// Defeat requests after an id: (id, lead, requested at).
+    pub async fn defeat_chunk(
+        &self,
+        after_id: Id,
+        limit: u32,
+    ) -> Result<Vec<(Id, Id, DateTime<Utc>)>> {
+        on_pool!(self, p => Ok(sqlx::query_as(
+            "SELECT id, lead_id, requested_at FROM defeat_request WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id).bind(limit as i64).fetch_all(p).await?))
+    }
+
+    /// (lead, when, planned next follow-up) of the contacts of some leads.
+    pub async fn contact_plans(
+        &self,
+        lead_ids: &[Id],
+    ) -> Result<Vec<(Id, DateTime<Utc>, Option<NaiveDate>)>> {
+        if lead_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = lead_ids.iter().map(|i| i.to_string()).collect();
+        let sql = format!(
+            "SELECT lead_id, occurred_at, next_date FROM contact WHERE lead_id IN ({}) ORDER BY lead_id, occurred_at, id",
+            ids.join(", ")
+        );
+        on_pool!(self, p => Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(p).await?))
+    }
+
+    /// (lead, requested at) of the defeat requests of some leads.
+    pub async fn defeat_requests_of(&self, lead_ids: &[Id]) -> Result<Vec<(Id, DateTime<Utc>)>> {
+        if lead_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = lead_ids.iter().map(|i| i.to_string()).collect();
+        let sql = format!(
+            "SELECT lead_id, requested_at FROM defeat_request WHERE lead_id IN ({}) ORDER BY lead_id, requested_at",
+            ids.join(", ")
+        );
+        on_pool!(self, p => Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(p).await?))
+    }
+
+    /// Flags defeat requests as subjective.
+    pub async fn mark_defeats_subjective(&self, ids: &[Id]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let sql = format!(
+            "UPDATE defeat_request SET subjective = TRUE WHERE id IN ({})",
+            list.join(", ")
+        );
+        on_pool!(self, p => Ok(sqlx::query(AssertSqlSafe(sql)).execute(p).await?.rows_affected()))
+    }
+
     // ---- analytics --------------------------------------------------------------------------
 
     /// The sales counts of a period, broken down by a dimension, within the scope and the
