@@ -12,6 +12,7 @@ mod aftersales;
 mod data;
 mod generate;
 pub mod rng;
+mod sales;
 
 use chrono::{NaiveDate, Utc};
 use dealerbase_domain::model::Role;
@@ -238,6 +239,7 @@ pub async fn generate(
         .map_err(|_| DemoError::Generator("generator thread panicked".into()))?;
     db.after_bulk_load(generate::TABLES, &recreate).await?;
     aftersales::seed(db, opts.as_of).await?;
+    sales::enrich(db, opts.seed, opts.as_of).await?;
     Ok(DemoSummary {
         logins,
         counts: db.counts().await?,

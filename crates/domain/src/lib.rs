@@ -14,6 +14,7 @@ pub mod mobile;
 pub mod model;
 pub mod plate;
 pub mod resident_id;
+pub mod sales;
 pub mod text;
 pub mod vin;
 pub mod workdays;

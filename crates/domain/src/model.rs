@@ -206,6 +206,7 @@ code_enum! {
 code_enum! {
     pub enum TaskKind {
         LeadFollowUp = "lead_follow_up", "潜客跟进", "Lead follow-up";
+        LeadEscalation = "lead_escalation", "超期跟进上报", "Overdue follow-up (escalated)";
         DeliveryFollowUp = "delivery_follow_up", "交车回访", "Post-delivery call";
         ServiceFollowUp = "service_follow_up", "维修回访", "Post-service call";
         MaintenanceReminder = "maintenance_reminder", "保养提醒", "Maintenance reminder";
@@ -324,6 +325,51 @@ code_enum! {
         Open = "open", "处理中", "Open";
         Resolved = "resolved", "已解决", "Resolved";
         Closed = "closed", "已结案", "Closed";
+    }
+}
+
+// ---- showroom and leads (issue 5): see crate::sales for the rules ----------------------
+
+code_enum! {
+    /// Channel of a showroom traffic record (来店(电)客户登记表).
+    pub enum ShowroomChannel {
+        WalkIn = "walk_in", "来店", "Walk-in";
+        PhoneIn = "phone_in", "来电", "Phone-in";
+    }
+}
+
+code_enum! {
+    /// Purpose of a sales contact, as the daily report (营业日报表) counts them: promoting
+    /// an existing lead (促进), developing a new one (开拓), caring for owners (保有维系).
+    pub enum VisitPurpose {
+        Promote = "promote", "促进", "Promote";
+        Develop = "develop", "开拓", "Develop";
+        AfterSales = "after_sales", "保有维系", "After-sales care";
+    }
+}
+
+code_enum! {
+    pub enum TestDriveStatus {
+        Booked = "booked", "已预约", "Booked";
+        Done = "done", "已试驾", "Done";
+        Cancelled = "cancelled", "已取消", "Cancelled";
+    }
+}
+
+code_enum! {
+    /// An invitation to come to the showroom (邀约) and whether the lead came.
+    pub enum InvitationStatus {
+        Invited = "invited", "已邀约", "Invited";
+        Showed = "showed", "已到店", "Came";
+        NoShow = "no_show", "未到店", "Did not come";
+    }
+}
+
+code_enum! {
+    pub enum DefeatStatus {
+        Pending = "pending", "待审批", "Pending";
+        Approved = "approved", "已批准", "Approved";
+        Rejected = "rejected", "已驳回", "Rejected";
     }
 }
 

@@ -611,6 +611,16 @@ pub struct LeadInput {
     pub desired_model_id: Option<Id>,
     /// Consultant who owns the lead; defaults to the consultant creating it.
     pub owner_id: Option<Id>,
+    /// A new customer instead of `customer_id`: name and mobile (a lead has a contact number).
+    pub name: Option<String>,
+    pub mobile: Option<String>,
+    /// The showroom traffic record the lead comes from (来店(电)登记).
+    pub visit_id: Option<Id>,
+    /// How the first contact happened: visit | phone | … (default: visit for walk-ins,
+    /// phone for calls, otherwise phone).
+    pub channel: Option<String>,
+    /// What was said at the first contact.
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub struct DailyReport {
     pub mined: Option<usize>,
     /// After-sales reminders and follow-up calls created (None when the step failed).
     pub aftersales: Option<crate::aftersales::GenerationReport>,
+    /// Escalated follow-ups, leads returned to the pool, close rates refreshed.
+    pub sales: crate::sales::SalesJobReport,
 }
 
 pub const DAILY_JOB: &str = "daily";
@@ -45,6 +47,7 @@ impl Services {
             Ok(g) => report.aftersales = Some(g),
             Err(e) => tracing::error!(error = %e, "after-sales generation failed"),
         }
+        report.sales = self.run_sales_jobs().await?;
         // A failed snapshot is logged, not fatal: the other jobs' work stands, and the
         // snapshot is retried by tomorrow's run (or `dealerbase mine all`).
         match self.mine_all(today, |_| {}).await {

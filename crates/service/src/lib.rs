@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mining;
 pub mod mining_views;
 pub mod records;
+pub mod sales;
 pub mod session;
 
 use dealerbase_domain::model::{Role, ScopeLevel};
@@ -155,6 +156,14 @@ fn entity_zh(e: &str) -> &str {
         "store" => "门店",
         "staff" => "员工",
         "vehicle model" => "车型",
+        "visit" => "来店登记",
+        "sales order" => "订单",
+        "test drive" => "试驾",
+        "invitation" => "邀约",
+        "defeat request" => "战败申请",
+        "daily report" => "营业日报",
+        "task" => "待办",
+        "open task" => "待办",
         other => other,
     }
 }
@@ -171,6 +180,13 @@ fn forbidden_zh(what: &str) -> &str {
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",
         "mining results" => "查看客户数据挖掘结果",
         "start a mining run" => "启动数据挖掘",
+        // showroom and leads
+        "sales operations" => "销售业务操作",
+        "reassign leads" => "分配意向客户",
+        "claim leads from the pool" => "从公海领取意向客户",
+        "approve defeats" => "审批战败",
+        "submit daily reports" => "提交营业日报",
+        "sign daily reports" => "签核营业日报",
         other => other,
     }
 }

@@ -1045,7 +1045,7 @@ impl Services {
                     dedupe_key: Some(key.as_str()),
                 })
                 .collect();
-            let created = self.db.create_tasks(&tasks, self.clock.now()).await?;
+            let created = self.db.create_new_tasks(&tasks, self.clock.now()).await?;
             report.created += created;
             report.already_listed += batch.len() - created;
         }

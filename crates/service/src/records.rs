@@ -6,7 +6,7 @@ use crate::{Actor, Result, ServiceError, Services};
 use chrono::Months;
 use dealerbase_domain::class::{ClassFacts, DEFAULT_LAPSE_MONTHS, OwnedVehicle, classify};
 use dealerbase_domain::mask::{mask_id, mask_mobile};
-use dealerbase_domain::model::{LeadGrade, LeadSource, LeadStatus, Role};
+use dealerbase_domain::model::Role;
 use dealerbase_domain::text::to_half_width;
 use dealerbase_domain::{Mobile, Plate, Rule, ValidationError, Vin};
 use dealerbase_store::*;
@@ -451,78 +451,9 @@ impl Services {
 
     // ---- leads -------------------------------------------------------------------------
 
+    /// Registers a lead with its first contact and follow-up (see `sales::register_lead`).
     pub async fn create_lead(&self, actor: &Actor, input: &LeadInput) -> Result<Lead> {
-        let mut c = crate::input::Checker::default();
-        let grade = c.code("grade", &input.grade, None, LeadGrade::parse);
-        if input.grade.is_none() {
-            c.fail(ValidationError::new("grade", "", Rule::Required));
-        }
-        let source = c.code("source", &input.source, None, LeadSource::parse);
-        if input.source.is_none() {
-            c.fail(ValidationError::new("source", "", Rule::Required));
-        }
-        let source_detail = c.text("source_detail", &input.source_detail, None, 50);
-        if input.customer_id.is_none() {
-            c.fail(ValidationError::new("customer_id", "", Rule::Required));
-        }
-        c.finish()?;
-        let (Some(grade), Some(source), Some(customer_id)) = (grade, source, input.customer_id)
-        else {
-            return Err(ServiceError::Internal(
-                "validated lead without fields".into(),
-            ));
-        };
-        let customer = self.db.customer(&actor.scope(), customer_id).await?;
-        self.check_store_access(actor, customer.fields.store_id)
-            .await?;
-        let owner_id = match input.owner_id {
-            Some(o) => Some(self.check_consultant(o, customer.fields.store_id).await?),
-            None if actor.role == Role::SalesConsultant => Some(actor.staff_id),
-            None => customer.consultant_id,
-        };
-        if let Some(m) = input.desired_model_id {
-            self.db.vehicle_model(m).await.map_err(|_| {
-                ServiceError::invalid(ValidationError::new(
-                    "desired_model_id",
-                    m.to_string(),
-                    Rule::OneOf {
-                        allowed: vec!["a model of the catalogue".into()],
-                    },
-                ))
-            })?;
-        }
-        let today = self.clock.today();
-        let status = if grade == LeadGrade::O {
-            LeadStatus::Ordered
-        } else {
-            LeadStatus::Open
-        };
-        let fields = LeadFields {
-            store_id: customer.fields.store_id,
-            customer_id,
-            grade: grade.code().into(),
-            source: source.code().into(),
-            source_detail,
-            desired_model_id: input.desired_model_id,
-            status: status.code().into(),
-            owner_id,
-            next_follow_up: Some(
-                today + chrono::Duration::days(grade.default_cadence_days() as i64),
-            ),
-        };
-        let id = self.db.create_lead(&fields, self.clock.now()).await?;
-        self.reclassify(customer_id).await?;
-        self.db
-            .audit(
-                Some(actor.staff_id),
-                "create",
-                "lead",
-                Some(id),
-                "",
-                self.clock.now(),
-            )
-            .await?;
-        Ok(self.db.lead(&actor.scope(), id).await?)
+        self.register_lead(actor, input).await
     }
 
     pub async fn lead(&self, actor: &Actor, id: Id) -> Result<Lead> {
@@ -544,6 +475,7 @@ impl Services {
     /// Tasks due today or overdue for the actor: assigned to them, or generated for their
     /// role at their store (after-sales reminders).
     pub async fn today(&self, actor: &Actor) -> Result<Vec<Task>> {
+        // Their own tasks and those addressed to their role in their store.
         Ok(self
             .db
             .due_tasks_for(

@@ -185,7 +185,7 @@ CREATE INDEX vehicle_service_status_second ON vehicle_service_status (as_of, sto
 
 -- The daily job's set-based reads select by these dates.
 CREATE INDEX work_order_settled ON work_order (settled_on);
-CREATE INDEX sales_order_delivered ON sales_order (delivered_on);
+CREATE INDEX aftersales_order_delivered ON sales_order (delivered_on);
 CREATE INDEX insurance_policy_end ON insurance_policy (end_date);
 CREATE INDEX insurance_policy_renewal ON insurance_policy (renewal_of);
 CREATE INDEX vehicle_inspection_due ON vehicle (inspection_due);

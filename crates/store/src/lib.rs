@@ -15,6 +15,7 @@ mod jobs;
 pub mod mining;
 pub mod mining_views;
 pub mod model;
+pub mod sales;
 mod schema;
 mod sql;
 mod vehicles;

@@ -324,7 +324,11 @@ impl Db {
 
     /// Creates tasks in one transaction; a task whose dedupe key exists already is skipped.
     /// Returns how many were created.
-    pub async fn create_tasks(&self, tasks: &[NewTask<'_>], at: DateTime<Utc>) -> Result<usize> {
+    pub async fn create_new_tasks(
+        &self,
+        tasks: &[NewTask<'_>],
+        at: DateTime<Utc>,
+    ) -> Result<usize> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let mut created = 0usize;

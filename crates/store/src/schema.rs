@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_mining_views.sql"),
     ),
     (
+        7,
+        "showroom and leads",
+        include_str!("../migrations/0007_sales.sql"),
+    ),
+    (
         8,
         "after-sales retention",
         include_str!("../migrations/0008_aftersales.sql"),

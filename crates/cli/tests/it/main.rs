@@ -14,5 +14,8 @@ mod mining;
 mod mining_browser;
 mod mining_views;
 mod mining_web;
+mod sales;
+mod sales_api;
+mod sales_browser;
 mod store;
 mod web;

@@ -5,6 +5,7 @@ mod aftersales;
 mod export;
 mod mining;
 mod records;
+mod sales;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, FieldError, lang_of};
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(mining::router())
         .merge(aftersales::router())
+        .merge(sales::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

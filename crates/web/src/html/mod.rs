@@ -13,6 +13,7 @@ mod customers;
 pub(crate) mod i18n;
 mod mining;
 mod pages;
+mod sales;
 
 use crate::AppState;
 use crate::session::{SignedIn, signed_in};
@@ -60,8 +61,40 @@ pub fn router() -> Router<AppState> {
             "/vehicles/{id}/edit",
             get(customers::edit_vehicle_page).post(customers::update_vehicle),
         )
-        .route("/leads", get(pages::leads))
-        .route("/leads/{id}", get(pages::lead))
+        // showroom and leads (issue 5)
+        .route("/showroom", get(sales::showroom).post(sales::log_visit))
+        .route("/showroom/visits/{id}/left", post(sales::visit_left))
+        .route("/showroom/stats", get(sales::showroom_stats))
+        .route("/leads", get(sales::leads))
+        .route(
+            "/leads/new",
+            get(sales::new_lead_page).post(sales::create_lead),
+        )
+        .route("/leads/{id}", get(sales::lead))
+        .route("/leads/{id}/contact", post(sales::lead_contact))
+        .route("/leads/{id}/assign", post(sales::lead_assign))
+        .route("/leads/{id}/claim", post(sales::lead_claim))
+        .route("/leads/{id}/test-drives", post(sales::lead_test_drive))
+        .route("/test-drives/{id}/finish", post(sales::test_drive_finish))
+        .route("/leads/{id}/invitations", post(sales::lead_invite))
+        .route("/invitations/{id}/outcome", post(sales::invitation_outcome))
+        .route("/leads/{id}/order", post(sales::lead_order))
+        .route("/orders/{id}/deliver", post(sales::order_deliver))
+        .route("/leads/{id}/defeat", post(sales::lead_defeat))
+        .route("/defeats", get(sales::defeats))
+        .route("/defeats/{id}/decide", post(sales::decide_defeat))
+        .route(
+            "/reports/daily",
+            get(sales::daily_report).post(sales::submit_daily_report),
+        )
+        .route("/reports/daily/{id}", get(sales::one_daily_report))
+        .route("/reports/daily/{id}/sign", post(sales::sign_daily_report))
+        .route("/sales/analytics", get(sales::analytics))
+        .route("/sales/tasks/{id}/complete", post(sales::complete_task))
+        .route(
+            "/settings/sales",
+            get(sales::settings).post(sales::save_settings),
+        )
         .route("/admin/users", get(admin::users))
         .route(
             "/admin/users/new",
@@ -473,6 +506,12 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const DASH: (&str, &str) = ("/dashboard", "nav.dashboard");
     const CUSTOMERS: (&str, &str) = ("/customers", "nav.customers");
     const LEADS: (&str, &str) = ("/leads", "nav.leads");
+    const SHOWROOM: (&str, &str) = ("/showroom", "nav.showroom");
+    const TRAFFIC: (&str, &str) = ("/showroom/stats", "nav.showroom_stats");
+    const REPORT: (&str, &str) = ("/reports/daily", "nav.daily_report");
+    const DEFEATS: (&str, &str) = ("/defeats", "nav.defeats");
+    const ANALYTICS: (&str, &str) = ("/sales/analytics", "nav.analytics");
+    const SETTINGS: (&str, &str) = ("/settings/sales", "nav.sales_settings");
     const USERS: (&str, &str) = ("/admin/users", "nav.users");
     const STORES: (&str, &str) = ("/admin/stores", "nav.stores");
     const AUDIT: (&str, &str) = ("/admin/audit", "nav.audit");
@@ -484,14 +523,23 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const AS_KPI: (&str, &str) = ("/aftersales/kpi", "nav.aftersales_kpi");
     const MINING: (&str, &str) = ("/mining", "nav.mining");
     match role {
-        Role::SalesConsultant => &[TODAY, CUSTOMERS, LEADS],
-        Role::SalesManager => &[TODAY, DASH, CALLS, CUSTOMERS, LEADS, MINING],
+        Role::SalesConsultant => &[TODAY, SHOWROOM, CUSTOMERS, LEADS, REPORT],
+        Role::SalesManager => &[
+            TODAY, DASH, SHOWROOM, CUSTOMERS, LEADS, DEFEATS, REPORT, ANALYTICS, TRAFFIC, CALLS,
+            MINING, SETTINGS,
+        ],
         Role::ServiceAdvisor => &[TODAY, CALLS, APPTS, CUSTOMERS, COMPLAINTS],
         Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI],
         Role::Marketing => &[DASH, CUSTOMERS, MINING],
-        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS, COMPLAINTS, AS_KPI, MINING],
-        Role::Group => &[DASH, CUSTOMERS, LEADS, AS_KPI, MINING],
-        Role::Admin => &[DASH, CUSTOMERS, LEADS, AS_KPI, MINING, USERS, STORES, AUDIT],
+        Role::GeneralManager => &[
+            DASH, TODAY, CUSTOMERS, LEADS, DEFEATS, ANALYTICS, TRAFFIC, COMPLAINTS, AS_KPI, MINING,
+            SETTINGS,
+        ],
+        Role::Group => &[DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING],
+        Role::Admin => &[
+            DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, SETTINGS, USERS, STORES,
+            AUDIT,
+        ],
     }
 }
 

@@ -1,16 +1,12 @@
-//! The start page, "today", the dashboard and the lead pages.
+//! The start page, "today" and the dashboard (the lead pages are in `sales.rs`).
 
-use super::{Ctx, PageResult, PathId, Q, Web, chart, i18n, nonempty, render, start_page};
+use super::{Ctx, PageResult, Web, chart, i18n, render, start_page};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use dealerbase_domain::model::{LeadGrade, LeadStatus};
 use dealerbase_service::admin::TodayItem;
-use dealerbase_service::records::LeadQuery;
-use dealerbase_store::{Lead, Page};
-use serde::Deserialize;
 
 pub async fn home(web: Web) -> PageResult {
     Ok(Redirect::to(start_page(web.user.actor.role)).into_response())
@@ -21,6 +17,9 @@ pub async fn home(web: Web) -> PageResult {
 struct TodayPage {
     c: Ctx,
     items: Vec<TodayItem>,
+    /// Upcoming calls, overdue leads, defeat approvals and report sign-offs.
+    sales: dealerbase_service::sales::SalesToday,
+    outcomes: Vec<(String, String)>,
 }
 
 pub async fn today(State(s): State<AppState>, web: Web) -> PageResult {
@@ -29,9 +28,20 @@ pub async fn today(State(s): State<AppState>, web: Web) -> PageResult {
         .today_list(&web.user.actor, web.lang())
         .await
         .map_err(|e| web.err(e))?;
+    let sales = s
+        .services
+        .sales_today(&web.user.actor)
+        .await
+        .map_err(|e| web.err(e))?;
+    let lang = web.lang();
     let page = TodayPage {
         c: web.ctx("nav.today"),
         items,
+        sales,
+        outcomes: dealerbase_domain::model::ContactOutcome::ALL
+            .iter()
+            .map(|o| (o.code().to_string(), o.label(lang).to_string()))
+            .collect(),
     };
     Ok(render(StatusCode::OK, &page, web.lang()))
 }
@@ -100,97 +110,4 @@ pub async fn dashboard(State(s): State<AppState>, web: Web) -> PageResult {
         ],
     };
     Ok(render(StatusCode::OK, &page, lang))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct LeadsQuery {
-    status: Option<String>,
-    grade: Option<String>,
-    page: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "leads.html")]
-struct LeadsPage {
-    c: Ctx,
-    page: Page<Lead>,
-    status: String,
-    grade: String,
-    statuses: Vec<(String, String)>,
-    grades: Vec<(String, String)>,
-    prev_href: Option<String>,
-    next_href: Option<String>,
-}
-
-pub async fn leads(State(s): State<AppState>, web: Web, Q(q): Q<LeadsQuery>) -> PageResult {
-    let lang = web.lang();
-    // Unknown codes are dropped rather than passed on, so the filter shows what it applies.
-    let status = nonempty(&q.status).filter(|v| LeadStatus::parse("", v).is_ok());
-    let grade = nonempty(&q.grade).filter(|v| LeadGrade::parse("", v).is_ok());
-    let page_no = nonempty(&q.page)
-        .and_then(|p| p.parse::<u32>().ok())
-        .unwrap_or(1)
-        .clamp(1, 100_000);
-    let page = s
-        .services
-        .list_leads(
-            &web.user.actor,
-            &LeadQuery {
-                status: status.clone(),
-                grade: grade.clone(),
-                page: Some(page_no),
-                per_page: Some(30),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| web.err(e))?;
-    let base = format!(
-        "/leads?status={}&grade={}",
-        super::url_encode(status.as_deref().unwrap_or("")),
-        super::url_encode(grade.as_deref().unwrap_or(""))
-    );
-    let prev_href = (page.page > 1).then(|| format!("{base}&page={}", page.page - 1));
-    let next_href = page
-        .has_more
-        .then(|| format!("{base}&page={}", page.page + 1));
-    let out = LeadsPage {
-        c: web.ctx("nav.leads"),
-        statuses: LeadStatus::ALL
-            .iter()
-            .map(|s| (s.code().to_string(), s.label(lang).to_string()))
-            .collect(),
-        grades: LeadGrade::ALL
-            .iter()
-            .map(|s| (s.code().to_string(), s.label(lang).to_string()))
-            .collect(),
-        status: status.unwrap_or_default(),
-        grade: grade.unwrap_or_default(),
-        prev_href,
-        next_href,
-        page,
-    };
-    Ok(render(StatusCode::OK, &out, lang))
-}
-
-#[derive(Template)]
-#[template(path = "lead.html")]
-struct LeadPage {
-    c: Ctx,
-    lead: Lead,
-}
-
-/// One lead; a lead outside the reader's scope is "not found", like one that does not exist.
-pub async fn lead(State(s): State<AppState>, web: Web, PathId(id): PathId) -> PageResult {
-    let lead = s
-        .services
-        .lead(&web.user.actor, id)
-        .await
-        .map_err(|e| web.err(e))?;
-    let page = LeadPage {
-        c: web.ctx("nav.leads"),
-        lead,
-    };
-    Ok(render(StatusCode::OK, &page, web.lang()))
 }
