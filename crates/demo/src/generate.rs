@@ -840,6 +840,40 @@ impl Generator {
                 "2021-11".into(),
                 Val::from(withdrawn),
             ]);
+            // Mining (issue 7): owners who consented get the store's SMS campaigns, up to
+            // three in the last two years; drawn from a stream of their own, so the rest of
+            // the demo is as it was. Whether a visit follows is left to the owner's story.
+            if withdrawn.is_none() && story <= 1 {
+                let mut cr = Rng::fork(self.opts.seed ^ 0x0CA3_FA16_0000_0007, n);
+                let store = &self.stores[store_ix];
+                for _ in 0..cr.range(0, 3) {
+                    let day = Self::date_between(
+                        &mut cr,
+                        self.opts.as_of - Duration::days(730),
+                        self.opts.as_of - Duration::days(1),
+                    );
+                    if day < facts.first {
+                        continue;
+                    }
+                    let id = self.ids.next(T_CONTACT);
+                    b[T_CONTACT].push([
+                        id.into(),
+                        store.id.into(),
+                        cid.into(),
+                        Val::Null,
+                        (*cr.pick(&store.care)).into(),
+                        ContactChannel::Sms.code().into(),
+                        Direction::Outbound.code().into(),
+                        "marketing".into(),
+                        ts(day, 10, 0).into(),
+                        ContactOutcome::Reached.code().into(),
+                        "保养季短信活动".into(),
+                        Val::Null,
+                        Val::Null,
+                        Val::Null,
+                    ]);
+                }
+            }
         }
     }
 

@@ -667,6 +667,25 @@ impl Services {
         }))
     }
 
+    /// The stores a group role may pick on the mining pages (empty for store roles).
+    pub async fn mining_store_choices(&self, actor: &Actor) -> Result<Vec<StoreChoice>> {
+        self.check_mining_role(actor)?;
+        if actor.role.scope_level() != ScopeLevel::Group {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .db
+            .stores()
+            .await?
+            .into_iter()
+            .filter(|s| s.group_id == actor.group_id)
+            .map(|s| StoreChoice {
+                id: s.id,
+                name: s.name,
+            })
+            .collect())
+    }
+
     /// Active care specialists a call list may be given to: of the group for group roles,
     /// else of the actor's store. (id, "name · store").
     pub async fn care_specialists(&self, actor: &Actor) -> Result<Vec<(Id, String)>> {

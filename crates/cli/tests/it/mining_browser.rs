@@ -57,6 +57,9 @@ async fn a_manager_reads_the_mining_dashboard_in_the_browser() {
         assert!(kpi != "0" && !kpi.is_empty(), "{kpi}");
         assert!(text(&c, "#chart-segments").await.contains("RFM"));
         assert!(text(&c, "#churn-model").await.contains("AUC"));
+        // The demo's SMS campaigns give the store a response table.
+        let response = text(&c, "#response-table").await;
+        assert!(response.contains("个月"), "{response}");
         // The target list, highest churn risk first; open the first customer.
         click(&c, "#mining-list").await;
         assert!(path(&c).await.starts_with("/mining/customers"));

@@ -511,8 +511,77 @@ async fn the_360_page_and_document_show_the_scores() {
     let app = start().await;
     let f = &app.f;
     let h = hand_snapshot(&app.t, f).await;
+    // 乙's car is in the workshop with new tyres; the snapshot's rule says tyres go with an
+    // alignment (confidence 80%, lift 2.5).
+    let v = f
+        .svc
+        .create_vehicle(
+            &f.manager1,
+            &VehicleInput {
+                vin: Some(crate::harness::vin(910)),
+                model_id: Some(f.model),
+                customer_id: Some(h.yi),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("vehicle");
+    f.svc
+        .create_work_order(
+            &f.advisor1,
+            &WorkOrderInput {
+                number: Some("T-1".into()),
+                vehicle_id: Some(v.id),
+                kind: Some("repair".into()),
+                opened_on: Some("2026-11-22".into()),
+                lines: vec![WorkOrderLineInput {
+                    line_kind: Some("part".into()),
+                    code: Some("P-TYRE".into()),
+                    name: Some("轮胎".into()),
+                    amount_fen: Some(80_000),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("work order");
+    let (run, _) = app
+        .t
+        .db
+        .latest_mining_run_date()
+        .await
+        .expect("run")
+        .expect("run");
+    app.t
+        .db
+        .write_mining_rules(
+            run,
+            &[dealerbase_store::mining_views::MiningRule {
+                rule_no: 1,
+                antecedent: "P-TYRE".into(),
+                consequent: "L-ALIGN".into(),
+                antecedent_names: "P-TYRE 轮胎".into(),
+                consequent_names: "L-ALIGN 四轮定位".into(),
+                support: 0.05,
+                confidence: 0.8,
+                lift: 2.5,
+            }],
+        )
+        .await
+        .expect("rules");
     let mut manager = Browser::sign_in(&app.base, "s01.manager").await;
     let html = manager.get(&format!("/customers/{}", h.yi)).await.body();
+    let offers = html
+        .split(&format!("id=\"cross-sell-{}\"", v.id))
+        .nth(1)
+        .and_then(|r| r.split("</div>").next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        offers.contains("四轮定位") && offers.contains("80%") && offers.contains("2.50"),
+        "{offers}"
+    );
     assert_eq!(by_id(&html, "score-segment"), "重要挽留客户");
     assert_eq!(by_id(&html, "score-tier"), "黄金客户");
     assert_eq!(by_id(&html, "score-clv"), "¥200.00");
@@ -549,7 +618,8 @@ async fn the_360_page_and_document_show_the_scores() {
             .as_str()
             .is_some_and(|s| !s.is_empty())
     );
-    assert!(doc["cross_sell"].is_array());
+    assert_eq!(doc["cross_sell"][0]["offers"][0]["code"], "L-ALIGN");
+    assert_eq!(doc["cross_sell"][0]["basket_source"], "open_work_order");
 }
 
 #[tokio::test]

@@ -584,11 +584,9 @@ async fn list_page(
     };
     let dash_stores = s
         .services
-        .mining_dashboard(actor, None, lang)
+        .mining_store_choices(actor)
         .await
-        .map_err(|e| web.err(e))?
-        .map(|d| d.stores)
-        .unwrap_or_default();
+        .map_err(|e| web.err(e))?;
     let specialists = s
         .services
         .care_specialists(actor)
