@@ -3,6 +3,7 @@
 //! calls the same code the web application calls.
 
 mod bench;
+mod bench_sales;
 mod export;
 mod import;
 mod mine;
@@ -99,6 +100,9 @@ enum Command {
         /// Number of customers to sample
         #[arg(long, default_value_t = 500)]
         samples: u32,
+        /// customers (searches and the 360 document) or sales (analytics and traffic pages)
+        #[arg(long, default_value = "customers")]
+        scenario: String,
     },
     /// Mine customer data in plain files (RFM, CLV, survival, association rules, segments).
     #[command(subcommand)]
@@ -299,12 +303,21 @@ async fn run(cmd: Command) -> Result<()> {
         }
         Command::Import(cmd) => import::run(cmd).await,
         Command::Export(cmd) => export::run(cmd).await,
-        Command::Bench { db, samples } => {
+        Command::Bench {
+            db,
+            samples,
+            scenario,
+        } => {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;
-            let reports = bench::run(&services(database), samples).await?;
+            let leads = database.max_id("lead").await?;
+            let reports = match scenario.as_str() {
+                "customers" => bench::run(&services(database), samples).await?,
+                "sales" => bench_sales::run(&services(database), samples).await?,
+                other => bail!("--scenario {other:?}: use customers or sales"),
+            };
             println!(
-                "| operation ({customers} customers) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
+                "| operation ({customers} customers, {leads} leads) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
             );
             for r in reports {
                 let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
