@@ -4,6 +4,7 @@
 
 mod aftersales;
 mod bench;
+mod bench_sales;
 mod export;
 mod import;
 mod mine;
@@ -100,9 +101,9 @@ enum Command {
         /// Number of customers to sample
         #[arg(long, default_value_t = 500)]
         samples: u32,
-        /// search (latency of searches and the 360 document) | aftersales (the daily
-        /// reminder generation, twice)
-        #[arg(long, default_value = "search")]
+        /// customers (searches and the 360 document), sales (analytics and traffic pages) or
+        /// aftersales (the daily reminder generation, twice)
+        #[arg(long, default_value = "customers")]
         scenario: String,
         /// The day the aftersales scenario generates for (YYYY-MM-DD); default today
         #[arg(long)]
@@ -343,20 +344,27 @@ async fn run(cmd: Command) -> Result<()> {
             let svc = Services::new(database, Arc::new(dealerbase_domain::FixedClock::on(as_of)));
             aftersales::bench(&svc, as_of).await
         }
-        Command::Bench { scenario, .. } if scenario != "search" => {
-            bail!("--scenario {scenario:?}: use search or aftersales")
-        }
         Command::Aftersales(AftersalesCommand::Generate { db, as_of }) => {
             let as_of = as_of_date(as_of)?;
             let database = open(&db).await?;
             aftersales::generate(&services(database), as_of).await
         }
-        Command::Bench { db, samples, .. } => {
+        Command::Bench {
+            db,
+            samples,
+            scenario,
+            ..
+        } => {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;
-            let reports = bench::run(&services(database), samples).await?;
+            let leads = database.max_id("lead").await?;
+            let reports = match scenario.as_str() {
+                "customers" => bench::run(&services(database), samples).await?,
+                "sales" => bench_sales::run(&services(database), samples).await?,
+                other => bail!("--scenario {other:?}: use customers, sales or aftersales"),
+            };
             println!(
-                "| operation ({customers} customers) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
+                "| operation ({customers} customers, {leads} leads) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
             );
             for r in reports {
                 let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;

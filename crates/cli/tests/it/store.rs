@@ -512,14 +512,16 @@ async fn customer_360_has_every_section_and_a_timeline(t: &TestDb) {
     assert_eq!(doc.vehicles[0].odometer.len(), 1);
     assert_eq!(doc.work_orders[0].lines.len(), 2);
     assert_eq!(doc.leads.len(), 1);
-    assert_eq!(doc.tasks.len(), 1);
+    // The birthday task, and the lead's first follow-up (a lead is registered with one).
+    assert_eq!(doc.tasks.len(), 2);
     assert_eq!(doc.assignments.len(), 1);
     assert_eq!(doc.class_label, "自销保有客户");
     assert_eq!(doc.class_reason, "拥有本店销售的本品牌车辆");
     let kinds: Vec<&str> = doc.timeline.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds.len(), 3);
+    // … plus the lead's registration contact and its first follow-up.
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
     assert_eq!(
-        kinds[2], "work_order",
+        kinds[4], "work_order",
         "the May work order is the oldest event"
     );
     assert!(

@@ -797,7 +797,6 @@ const DICT: &[(&str, &str, &str)] = &[
     ("lead.book_test_drive", "预约试驾", "Book"),
     ("lead.invite", "邀约到店", "Invite to the showroom"),
     ("lead.appointment", "约定到店日期", "Appointment day"),
-    ("lead.test_drives", "试乘试驾", "Test drives"),
     ("lead.td_done", "已试驾", "Done"),
     ("lead.invitations", "邀约", "Invitations"),
     ("lead.came", "已到店", "Came"),
