@@ -10,6 +10,7 @@ pub mod error;
 pub mod mask;
 pub mod mobile;
 pub mod model;
+pub mod money;
 pub mod plate;
 pub mod resident_id;
 pub mod text;

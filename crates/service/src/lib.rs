@@ -11,6 +11,7 @@ pub mod export;
 pub mod import;
 pub mod input;
 pub mod jobs;
+pub mod merge;
 pub mod mining;
 pub mod records;
 pub mod session;
@@ -153,6 +154,7 @@ fn entity_zh(e: &str) -> &str {
         "store" => "门店",
         "staff" => "员工",
         "vehicle model" => "车型",
+        "import run" => "导入任务",
         other => other,
     }
 }
@@ -163,6 +165,7 @@ fn forbidden_zh(what: &str) -> &str {
         "write to another store" => "操作其他门店的数据",
         "manage users" => "管理用户",
         "import data" => "导入数据",
+        "merge customers" => "合并客户",
         "remove the last administrator" => "停用或降级最后一名管理员",
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",
         other => other,

@@ -23,6 +23,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_mining.sql"),
     ),
     (4, "imports", include_str!("../migrations/0004_import.sql")),
+    // import/export helper (issue 4)
+    (
+        6,
+        "import uploads, merges",
+        include_str!("../migrations/0006_import_upload_merge.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

@@ -2,6 +2,8 @@
 //! document at `/api/openapi.json` is generated from the same router, so they match.
 
 mod export;
+mod imports;
+mod lists;
 mod mining;
 mod records;
 
@@ -42,6 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(records::router())
         .merge(export::router())
+        // imports, merges, lists and exports (issue 4)
+        .merge(imports::router())
+        .merge(lists::router())
         .merge(mining::router())
 }
 

@@ -10,6 +10,7 @@ mod auth;
 pub(crate) mod chart;
 mod customers;
 pub(crate) mod i18n;
+mod imports;
 mod pages;
 
 use crate::AppState;
@@ -80,6 +81,22 @@ pub fn router() -> Router<AppState> {
             get(admin::edit_store_page).post(admin::update_store),
         )
         .route("/admin/audit", get(admin::audit))
+        // imports and merges (issue 4)
+        .route(
+            "/imports",
+            get(imports::page)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::upload::MAX_UPLOAD_BYTES,
+                )),
+        )
+        .route("/imports/{id}", get(imports::run_page))
+        .route("/imports/{id}/report", get(imports::report))
+        .route(
+            "/customers/{id}/merge",
+            get(imports::merge_page).post(imports::merge),
+        )
+        .route("/merges", get(imports::merges))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
@@ -311,6 +328,7 @@ impl Web {
             ),
             may_reveal: a.role.may_reveal_personal_data(),
             is_consultant: a.role == Role::SalesConsultant,
+            may_import: dealerbase_service::import::may_import(a.role),
             group_wide: a.role.scope_level() == dealerbase_domain::model::ScopeLevel::Group,
         }
     }
@@ -393,6 +411,8 @@ pub struct Ctx {
     pub may_reveal: bool,
     pub is_consultant: bool,
     pub group_wide: bool,
+    /// Imports, exports of everything and merges of customers (administrators, managers).
+    pub may_import: bool,
 }
 
 impl Ctx {
@@ -442,14 +462,15 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const USERS: (&str, &str) = ("/admin/users", "nav.users");
     const STORES: (&str, &str) = ("/admin/stores", "nav.stores");
     const AUDIT: (&str, &str) = ("/admin/audit", "nav.audit");
+    const IMPORTS: (&str, &str) = ("/imports", "nav.imports");
     match role {
         Role::SalesConsultant => &[TODAY, CUSTOMERS, LEADS],
-        Role::SalesManager => &[TODAY, DASH, CUSTOMERS, LEADS],
+        Role::SalesManager => &[TODAY, DASH, CUSTOMERS, LEADS, IMPORTS],
         Role::ServiceAdvisor | Role::CareSpecialist => &[TODAY, CUSTOMERS],
         Role::Marketing => &[DASH, CUSTOMERS],
-        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS],
-        Role::Group => &[DASH, CUSTOMERS, LEADS],
-        Role::Admin => &[DASH, CUSTOMERS, LEADS, USERS, STORES, AUDIT],
+        Role::GeneralManager => &[DASH, TODAY, CUSTOMERS, LEADS, IMPORTS],
+        Role::Group => &[DASH, CUSTOMERS, LEADS, IMPORTS],
+        Role::Admin => &[DASH, CUSTOMERS, LEADS, USERS, STORES, AUDIT, IMPORTS],
     }
 }
 

@@ -21,6 +21,9 @@ pub async fn home(web: Web) -> PageResult {
 struct TodayPage {
     c: Ctx,
     items: Vec<TodayItem>,
+    /// For the export link: the user's open tasks due by today.
+    today: String,
+    me: i64,
 }
 
 pub async fn today(State(s): State<AppState>, web: Web) -> PageResult {
@@ -32,6 +35,8 @@ pub async fn today(State(s): State<AppState>, web: Web) -> PageResult {
     let page = TodayPage {
         c: web.ctx("nav.today"),
         items,
+        today: s.services.clock.today().to_string(),
+        me: web.user.actor.staff_id,
     };
     Ok(render(StatusCode::OK, &page, web.lang()))
 }
