@@ -346,6 +346,20 @@ impl CustomerImport {
                     keys: Vec::new(),
                 });
                 slots.len() - 1
+            } else if v.fields.mobile.is_none() && v.fields.id_number.is_none() {
+                // Known only by a VIN nobody owns: there is no one to update, and a new
+                // customer could never be recognised again.
+                state.counts.rejected += 1;
+                state.reject(
+                    v.line,
+                    v.headers.get("vin").cloned().unwrap_or_default(),
+                    v.vin.clone().unwrap_or_default(),
+                    ctx.say(
+                        "没有客户拥有该车架号的车辆，且手机号和证件号码都为空，无法识别客户",
+                        "no customer owns a vehicle with this VIN, and there is no mobile or ID number: the customer cannot be recognised",
+                    ),
+                );
+                continue;
             } else if !ctx.write
                 && row_keys
                     .iter()
