@@ -33,17 +33,28 @@ impl Lang {
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Rule {
     Required,
-    TooLong { max: usize },
-    OutOfRange { min: i64, max: i64 },
-    OneOf { allowed: Vec<String> },
+    TooLong {
+        max: usize,
+    },
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
+    OneOf {
+        allowed: Vec<String>,
+    },
     VinLength,
     VinCharacters,
-    VinCheckDigit { expected: char },
+    VinCheckDigit {
+        expected: char,
+    },
     VinModelYear,
     IdLength,
     IdCharacters,
     IdBirthDate,
-    IdCheckDigit { expected: char },
+    IdCheckDigit {
+        expected: char,
+    },
     IdPermitPrefix,
     IdForeignerPrefix,
     PassportFormat,
@@ -51,6 +62,9 @@ pub enum Rule {
     PlateFormat,
     DateFormat,
     Email,
+    /// A money amount (yuan, up to 2 decimals) or a plain number that is not one.
+    Amount,
+    Number,
 }
 
 impl Rule {
@@ -75,6 +89,8 @@ impl Rule {
             Rule::PlateFormat => "plate_format",
             Rule::DateFormat => "date_format",
             Rule::Email => "email",
+            Rule::Amount => "amount",
+            Rule::Number => "number",
         }
     }
 
@@ -147,6 +163,10 @@ impl Rule {
             }
             (Rule::Email, Zh) => "电子邮箱格式不正确".into(),
             (Rule::Email, En) => "not an e-mail address".into(),
+            (Rule::Amount, Zh) => "金额格式不正确（元，最多两位小数，如 1234.50）".into(),
+            (Rule::Amount, En) => "not an amount (yuan, at most 2 decimals, e.g. 1234.50)".into(),
+            (Rule::Number, Zh) => "必须是数字".into(),
+            (Rule::Number, En) => "must be a number".into(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod lunar;
 pub mod mask;
 pub mod mobile;
 pub mod model;
+pub mod money;
 pub mod plate;
 pub mod resident_id;
 pub mod sales;

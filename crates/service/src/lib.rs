@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod input;
 pub mod jobs;
+pub mod merge;
 pub mod mining;
 pub mod mining_views;
 pub mod records;
@@ -164,6 +165,7 @@ fn entity_zh(e: &str) -> &str {
         "daily report" => "营业日报",
         "task" => "待办",
         "open task" => "待办",
+        "import run" => "导入任务",
         other => other,
     }
 }
@@ -176,6 +178,7 @@ fn forbidden_zh(what: &str) -> &str {
         "change store settings" => "修改门店设置",
         "manage questionnaires" => "管理回访问卷",
         "import data" => "导入数据",
+        "merge customers" => "合并客户",
         "remove the last administrator" => "停用或降级最后一名管理员",
         "csrf" => "表单已过期或来源不明，请刷新页面后重试",
         "mining results" => "查看客户数据挖掘结果",

@@ -171,73 +171,109 @@ fn copy_escape(out: &mut String, v: &Val) {
     }
 }
 
+/// A connection (or transaction) that can take a table of rows the fast way: literal
+/// multi-row INSERTs on SQLite, COPY on PostgreSQL. Lets other store modules write bulk
+/// rows inside their own transactions (an import batch with its progress row).
+pub(crate) trait BulkConn {
+    fn write_rows(&mut self, t: &TableRows) -> impl Future<Output = Result<()>> + Send;
+}
+
+impl BulkConn for sqlx::SqliteConnection {
+    async fn write_rows(&mut self, t: &TableRows) -> Result<()> {
+        if t.is_empty() {
+            return Ok(());
+        }
+        // Values are written as SQL literals (escaped below): binding millions of
+        // parameters one by one costs more than SQLite's parser does.
+        let head = format!("INSERT INTO {} ({}) VALUES ", t.table, t.columns.join(", "));
+        let mut sql = String::with_capacity(1 << 20);
+        let n = t.len();
+        for (i, row) in t.rows().enumerate() {
+            if sql.is_empty() {
+                sql.push_str(&head);
+            } else {
+                sql.push(',');
+            }
+            sql.push('(');
+            for (c, v) in row.iter().enumerate() {
+                if c > 0 {
+                    sql.push(',');
+                }
+                sqlite_literal(&mut sql, v);
+            }
+            sql.push(')');
+            if sql.len() > (1 << 19) || i + 1 == n {
+                sqlx::raw_sql(AssertSqlSafe(std::mem::take(&mut sql)))
+                    .execute(&mut *self)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BulkConn for sqlx::PgConnection {
+    async fn write_rows(&mut self, t: &TableRows) -> Result<()> {
+        if t.is_empty() {
+            return Ok(());
+        }
+        let mut copy = self
+            .copy_in_raw(&format!(
+                "COPY {} ({}) FROM STDIN",
+                t.table,
+                t.columns.join(", ")
+            ))
+            .await?;
+        let mut buf = String::with_capacity(1 << 20);
+        for row in t.rows() {
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    buf.push('\t');
+                }
+                copy_escape(&mut buf, v);
+            }
+            buf.push('\n');
+            if buf.len() > (1 << 20) {
+                copy.send(buf.as_bytes()).await?;
+                buf.clear();
+            }
+        }
+        if !buf.is_empty() {
+            copy.send(buf.as_bytes()).await?;
+        }
+        copy.finish().await?;
+        Ok(())
+    }
+}
+
+/// Values of a text list as an SQL list of literals, `('a','b')`, for IN on SQLite (one
+/// statement instead of thousands of bound parameters).
+pub(crate) fn sqlite_text_list(values: &[String]) -> String {
+    let mut out = String::with_capacity(values.len() * 16 + 2);
+    out.push('(');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        sqlite_literal(&mut out, &Val::Text(v.clone()));
+    }
+    if values.is_empty() {
+        out.push_str("NULL");
+    }
+    out.push(')');
+    out
+}
+
 impl Db {
     /// Writes the tables in the order given, all in one transaction.
     pub async fn bulk_insert(&self, tables: &[TableRows]) -> Result<()> {
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                // Values are written as SQL literals (escaped below): binding millions of
-                // parameters one by one costs more than SQLite's parser does.
-                let mut tx = p.begin().await?;
-                for t in tables.iter().filter(|t| !t.is_empty()) {
-                    let head =
-                        format!("INSERT INTO {} ({}) VALUES ", t.table, t.columns.join(", "));
-                    let mut sql = String::with_capacity(1 << 20);
-                    for (i, row) in t.rows().enumerate() {
-                        if sql.is_empty() {
-                            sql.push_str(&head);
-                        } else {
-                            sql.push(',');
-                        }
-                        sql.push('(');
-                        for (c, v) in row.iter().enumerate() {
-                            if c > 0 {
-                                sql.push(',');
-                            }
-                            sqlite_literal(&mut sql, v);
-                        }
-                        sql.push(')');
-                        if sql.len() > (1 << 19) || i + 1 == t.len() {
-                            sqlx::raw_sql(AssertSqlSafe(std::mem::take(&mut sql)))
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
-                }
-                tx.commit().await?;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for t in tables {
+                tx.write_rows(t).await?;
             }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                for t in tables.iter().filter(|t| !t.is_empty()) {
-                    let mut copy = tx
-                        .copy_in_raw(&format!(
-                            "COPY {} ({}) FROM STDIN",
-                            t.table,
-                            t.columns.join(", ")
-                        ))
-                        .await?;
-                    let mut buf = String::with_capacity(1 << 20);
-                    for row in t.rows() {
-                        for (i, v) in row.iter().enumerate() {
-                            if i > 0 {
-                                buf.push('\t');
-                            }
-                            copy_escape(&mut buf, v);
-                        }
-                        buf.push('\n');
-                        if buf.len() > (1 << 20) {
-                            copy.send(buf.as_bytes()).await?;
-                            buf.clear();
-                        }
-                    }
-                    if !buf.is_empty() {
-                        copy.send(buf.as_bytes()).await?;
-                    }
-                    copy.finish().await?;
-                }
-                tx.commit().await?;
-            }
-        }
+            tx.commit().await?;
+        });
         Ok(())
     }
 

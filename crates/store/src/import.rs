@@ -1,10 +1,14 @@
-//! Imports: the run that records how far an import got, the look-up of existing customers
-//! by their recognition keys, and the write of one batch (new customers with their name
-//! fragments, changed customers with what changed, the run's progress) in one transaction.
+//! Imports: the run that records how far an import got (and, for the upload page, its
+//! options, progress and outcome), the rejected rows of a run, the look-up of existing
+//! customers by their recognition keys (mobile, ID number, VIN of a vehicle they own), and
+//! the write of one customer batch — new customers with their name fragments as bulk rows
+//! (multi-row INSERT on SQLite, COPY on PostgreSQL), changed customers with what changed,
+//! the run's progress and problems — in one transaction.
 
+use crate::bulk::{BulkConn, TableRows, Val, sqlite_text_list};
 use crate::customers::{CUSTOMER_COLUMNS, name_grams};
 use crate::model::{Customer, CustomerFields, Id};
-use crate::{Db, Pool, Result, on_pool};
+use crate::{Db, Pool, Result, StoreError, on_pool};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -12,17 +16,33 @@ use sqlx::AssertSqlSafe;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ImportRun {
     pub id: Id,
+    /// customers | vehicles | sales | work-orders | policies
     pub kind: String,
     pub file_name: String,
     pub file_sha256: String,
+    pub staff_id: Option<Id>,
     pub store_id: Id,
+    /// queued | running | done | refused | failed | interrupted
     pub status: String,
+    /// write | dry_run | all_or_nothing
+    pub mode: String,
+    pub sheet: Option<String>,
+    /// Data rows in the file when known beforehand (the upload page counts them).
+    pub rows_total: Option<i64>,
     pub rows_done: i64,
     pub inserted: i64,
     pub updated: i64,
     pub unchanged: i64,
     pub merged: i64,
     pub rejected: i64,
+    /// Customers created as owners by an import of vehicles, sales, work orders or policies.
+    pub customers_created: i64,
+    pub encoding: String,
+    /// Headers that matched no field, joined by ", ".
+    pub unknown_columns: String,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// Counters a batch adds to its run.
@@ -33,6 +53,30 @@ pub struct ImportCounts {
     pub unchanged: i64,
     pub merged: i64,
     pub rejected: i64,
+    pub customers_created: i64,
+}
+
+impl ImportCounts {
+    pub fn minus(self, before: ImportCounts) -> ImportCounts {
+        ImportCounts {
+            inserted: self.inserted - before.inserted,
+            updated: self.updated - before.updated,
+            unchanged: self.unchanged - before.unchanged,
+            merged: self.merged - before.merged,
+            rejected: self.rejected - before.rejected,
+            customers_created: self.customers_created - before.customers_created,
+        }
+    }
+}
+
+/// One problem with one cell of a source row (or the whole row: `column` empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ImportProblem {
+    /// Line of a CSV file (the header is line 1) or row of a sheet.
+    pub line: i64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
 }
 
 /// One field of an existing customer changed by an import or a merge.
@@ -43,7 +87,7 @@ pub struct FieldChange {
     pub new_value: Option<String>,
 }
 
-/// What one batch writes.
+/// What one customer batch writes.
 #[derive(Debug, Default)]
 pub struct CustomerBatch {
     pub inserts: Vec<CustomerFields>,
@@ -51,6 +95,29 @@ pub struct CustomerBatch {
     /// Source records consumed once this batch is committed (the resume point).
     pub rows_done: i64,
     pub counts: ImportCounts,
+    pub problems: Vec<ImportProblem>,
+}
+
+/// A new run as the upload page or the CLI asks for it.
+#[derive(Debug, Clone)]
+pub struct NewImportRun<'a> {
+    pub kind: &'a str,
+    pub file_name: &'a str,
+    pub file_sha256: &'a str,
+    pub staff_id: Option<Id>,
+    pub store_id: Id,
+    pub status: &'a str,
+    pub mode: &'a str,
+    pub sheet: Option<&'a str>,
+    pub rows_total: Option<i64>,
+}
+
+/// Which recognition key a customer was found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    Mobile,
+    IdNumber,
+    Vin,
 }
 
 // The customer columns in `CUSTOMER_COLUMNS` order (a copy of the macro in customers.rs,
@@ -84,101 +151,355 @@ macro_rules! bind_customer_fields {
             .bind(&$f.key_account)
     };
 }
+pub(crate) use bind_customer_fields;
 
-/// Rows per multi-row INSERT. Small on purpose: SQLite looks `$n` parameters up one by one
-/// along the statement, so a statement's binding cost grows with the square of its size.
-const ROWS_PER_INSERT: usize = 50;
+const RUN_COLUMNS: &str = "id, kind, file_name, file_sha256, staff_id, store_id, status, mode, sheet, rows_total, rows_done, inserted, updated, unchanged, merged, rejected, customers_created, encoding, unknown_columns, error, started_at, finished_at";
 
-const RUN_COLUMNS: &str = "id, kind, file_name, file_sha256, store_id, status, rows_done, inserted, updated, unchanged, merged, rejected";
+pub(crate) const CUSTOMER_INSERT_COLUMNS: &[&str] = &[
+    "id",
+    "store_id",
+    "kind",
+    "name",
+    "title",
+    "gender",
+    "id_type",
+    "id_number",
+    "birthday",
+    "lunar_birthday",
+    "mobile",
+    "other_phones",
+    "email",
+    "province_code",
+    "city_code",
+    "district_code",
+    "address",
+    "industry",
+    "occupation",
+    "marital_status",
+    "income_band",
+    "education",
+    "interests",
+    "source",
+    "vip",
+    "key_account",
+    "class",
+    "class_reason",
+    "created_at",
+    "updated_at",
+];
+
+/// A new customer as one bulk row (`CUSTOMER_INSERT_COLUMNS`).
+pub(crate) fn customer_row(
+    id: Id,
+    f: &CustomerFields,
+    class: (&str, &str),
+    at: DateTime<Utc>,
+) -> [Val; 30] {
+    [
+        id.into(),
+        f.store_id.into(),
+        f.kind.clone().into(),
+        f.name.clone().into(),
+        f.title.clone().into(),
+        f.gender.clone().into(),
+        f.id_type.clone().into(),
+        f.id_number.clone().into(),
+        f.birthday.into(),
+        f.lunar_birthday.into(),
+        f.mobile.clone().into(),
+        f.other_phones.clone().into(),
+        f.email.clone().into(),
+        f.province_code.clone().into(),
+        f.city_code.clone().into(),
+        f.district_code.clone().into(),
+        f.address.clone().into(),
+        f.industry.clone().into(),
+        f.occupation.clone().into(),
+        f.marital_status.clone().into(),
+        f.income_band.clone().into(),
+        f.education.clone().into(),
+        f.interests.clone().into(),
+        f.source.clone().into(),
+        f.vip.into(),
+        f.key_account.clone().into(),
+        class.0.into(),
+        class.1.into(),
+        at.into(),
+        at.into(),
+    ]
+}
+
+pub(crate) const PROBLEM_COLUMNS: &[&str] = &["run_id", "line", "column_name", "value", "reason"];
+
+pub(crate) fn problem_rows(run_id: Id, problems: &[ImportProblem]) -> TableRows {
+    let mut t = TableRows::new("import_problem", PROBLEM_COLUMNS);
+    for p in problems {
+        t.push([
+            run_id.into(),
+            p.line.into(),
+            p.column.clone().into(),
+            p.value.clone().into(),
+            p.reason.clone().into(),
+        ]);
+    }
+    t
+}
 
 impl Db {
-    /// The unfinished run of the same file, to resume, or a new run.
+    /// The unfinished run of the same file (same kind, SHA-256 and mode), to resume, or a
+    /// new run.
     pub async fn start_import_run(
         &self,
-        kind: &str,
-        file_name: &str,
-        file_sha256: &str,
-        staff_id: Option<Id>,
-        store_id: Id,
+        r: &NewImportRun<'_>,
         at: DateTime<Utc>,
     ) -> Result<ImportRun> {
         on_pool!(self, p => {
-            let sql = format!("SELECT {RUN_COLUMNS} FROM import_run WHERE kind = $1 AND file_sha256 = $2 AND status = 'running' ORDER BY id DESC LIMIT 1");
-            if let Some(run) = sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql)).bind(kind).bind(file_sha256).fetch_optional(p).await? {
+            let sql = format!("SELECT {RUN_COLUMNS} FROM import_run WHERE kind = $1 AND file_sha256 = $2 AND status IN ('running', 'interrupted') AND mode = $3 AND store_id = $4 ORDER BY id DESC LIMIT 1");
+            if let Some(run) = sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql)).bind(r.kind).bind(r.file_sha256).bind(r.mode).bind(r.store_id).fetch_optional(p).await? {
+                sqlx::query("UPDATE import_run SET status = 'running' WHERE id = $1").bind(run.id).execute(p).await?;
                 return Ok(run);
             }
-            let sql = format!("INSERT INTO import_run (kind, file_name, file_sha256, staff_id, store_id, status, started_at) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING {RUN_COLUMNS}");
-            Ok(sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql))
-                .bind(kind).bind(file_name).bind(file_sha256).bind(staff_id).bind(store_id).bind(at)
-                .fetch_one(p).await?)
-        })
+        });
+        self.create_import_run(r, at).await
+    }
+
+    pub async fn create_import_run(
+        &self,
+        r: &NewImportRun<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<ImportRun> {
+        let sql = format!(
+            "INSERT INTO import_run (kind, file_name, file_sha256, staff_id, store_id, status, mode, sheet, rows_total, started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {RUN_COLUMNS}"
+        );
+        on_pool!(self, p => Ok(sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql))
+            .bind(r.kind).bind(r.file_name).bind(r.file_sha256).bind(r.staff_id).bind(r.store_id)
+            .bind(r.status).bind(r.mode).bind(r.sheet).bind(r.rows_total).bind(at)
+            .fetch_one(p).await?))
     }
 
     pub async fn import_run(&self, id: Id) -> Result<ImportRun> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM import_run WHERE id = $1");
-        on_pool!(self, p => Ok(sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
+        let row: Option<ImportRun> = on_pool!(self, p => sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?);
+        row.ok_or(StoreError::NotFound {
+            entity: "import run",
+            id: id.to_string(),
+        })
     }
 
-    pub async fn finish_import_run(&self, id: Id, at: DateTime<Utc>) -> Result<()> {
+    /// Recent runs of some stores (None: every store), newest first.
+    pub async fn import_runs(
+        &self,
+        store_ids: Option<&[Id]>,
+        limit: i64,
+    ) -> Result<Vec<ImportRun>> {
+        let filter = match store_ids {
+            None => String::new(),
+            Some(ids) if ids.is_empty() => " WHERE 1 = 0".into(),
+            Some(ids) => format!(
+                " WHERE store_id IN ({})",
+                ids.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
+        let sql = format!("SELECT {RUN_COLUMNS} FROM import_run{filter} ORDER BY id DESC LIMIT $1");
+        on_pool!(self, p => Ok(sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql)).bind(limit).fetch_all(p).await?))
+    }
+
+    /// Sets what the header told about the file (once the run starts reading).
+    pub async fn describe_import_run(
+        &self,
+        id: Id,
+        encoding: &str,
+        unknown_columns: &str,
+    ) -> Result<()> {
         on_pool!(self, p => {
-            sqlx::query("UPDATE import_run SET status = 'done', finished_at = $1 WHERE id = $2").bind(at).bind(id).execute(p).await?;
+            sqlx::query("UPDATE import_run SET encoding = $1, unknown_columns = $2, status = CASE WHEN status = 'queued' THEN 'running' ELSE status END WHERE id = $3")
+                .bind(encoding).bind(unknown_columns).bind(id).execute(p).await?;
             Ok(())
         })
     }
 
-    /// Live (not merged-away) customers of a dealer group having one of the mobiles or ID
-    /// numbers.
+    /// Ends a run: done, refused (all-or-nothing with rejected rows), failed (with the
+    /// error) or interrupted.
+    pub async fn end_import_run(
+        &self,
+        id: Id,
+        status: &str,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE import_run SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
+                .bind(status).bind(error).bind(at).bind(id).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// Clears a run's counters and problems (between the check pass and the write pass of
+    /// an all-or-nothing upload).
+    pub async fn reset_import_run(&self, id: Id) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM import_problem WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE import_run SET rows_done = 0, inserted = 0, updated = 0, unchanged = 0, merged = 0, rejected = 0, customers_created = 0 WHERE id = $1")
+                .bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Progress and problems of a pass that writes no data (dry run, check pass), in their
+    /// own small transaction.
+    pub async fn record_import_progress(
+        &self,
+        run_id: Id,
+        rows_done: i64,
+        c: ImportCounts,
+        problems: &[ImportProblem],
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            progress!(&mut *tx, run_id, rows_done, c);
+            tx.write_rows(&problem_rows(run_id, problems)).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Problems of a run in file order, `limit` at a time after the problem id `after`
+    /// (so a report of a million rows is streamed, not loaded). Returns (id, problem).
+    pub async fn import_problems(
+        &self,
+        run_id: Id,
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<(Id, ImportProblem)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: Id,
+            #[sqlx(flatten)]
+            p: ImportProblem,
+        }
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as::<_, Row>(
+            "SELECT id, line, column_name AS \"column\", value, reason FROM import_problem WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(run_id).bind(after).bind(limit).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|r| (r.id, r.p)).collect())
+    }
+
+    /// Which live (not merged-away) customers of a dealer group have these mobiles, ID
+    /// numbers or own (currently) vehicles with these VINs: (key kind, key, customer id).
+    /// One query per kind of key for the whole batch.
+    pub async fn customer_ids_by_keys(
+        &self,
+        group_id: Id,
+        mobiles: &[String],
+        id_numbers: &[String],
+        vins: &[String],
+    ) -> Result<Vec<(KeyKind, String, Id)>> {
+        let mut out = Vec::new();
+        let pg = matches!(self.pool, Pool::Postgres(_));
+        let live =
+            "c.merged_into IS NULL AND c.store_id IN (SELECT id FROM store WHERE group_id = $1)";
+        for (kind, keys) in [
+            (KeyKind::Mobile, mobiles),
+            (KeyKind::IdNumber, id_numbers),
+            (KeyKind::Vin, vins),
+        ] {
+            if keys.is_empty() {
+                continue;
+            }
+            // PostgreSQL takes the whole list as one array parameter; SQLite, which binds
+            // parameters one by one, gets a literal list (one statement, parsed once).
+            let list = if pg {
+                "ANY($2)".to_string()
+            } else {
+                format!("IN {}", sqlite_text_list(keys))
+            };
+            let list = if pg { format!("= {list}") } else { list };
+            let sql = match kind {
+                KeyKind::Mobile => format!(
+                    "SELECT c.mobile, c.id FROM customer c WHERE {live} AND c.mobile {list}"
+                ),
+                KeyKind::IdNumber => format!(
+                    "SELECT c.id_number, c.id FROM customer c WHERE {live} AND c.id_number {list}"
+                ),
+                KeyKind::Vin => format!(
+                    "SELECT v.vin, c.id FROM vehicle v JOIN vehicle_ownership o ON o.vehicle_id = v.id AND o.to_date IS NULL \
+                     JOIN customer c ON c.id = o.customer_id WHERE {live} AND v.vin {list}"
+                ),
+            };
+            let rows: Vec<(String, i64)> = match &self.pool {
+                Pool::Sqlite(p) => {
+                    sqlx::query_as(AssertSqlSafe(sql))
+                        .bind(group_id)
+                        .fetch_all(p)
+                        .await?
+                }
+                Pool::Postgres(p) => {
+                    sqlx::query_as(AssertSqlSafe(sql))
+                        .bind(group_id)
+                        .bind(keys)
+                        .fetch_all(p)
+                        .await?
+                }
+            };
+            out.extend(rows.into_iter().map(|(k, id)| (kind, k, id)));
+        }
+        Ok(out)
+    }
+
+    /// Customers by id (any scope; for the import's merge of matched customers).
+    pub async fn customers_by_ids(&self, ids: &[Id]) -> Result<Vec<Customer>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(5000) {
+            let list: Vec<String> = chunk.iter().map(|i| i.to_string()).collect();
+            let sql = format!(
+                "SELECT * FROM customer WHERE id IN ({}) ORDER BY id",
+                list.join(",")
+            );
+            let rows: Vec<Customer> = on_pool!(self, p => sqlx::query_as::<_, Customer>(AssertSqlSafe(sql)).fetch_all(p).await?);
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Live customers of a dealer group having one of the mobiles or ID numbers.
     pub async fn customers_by_keys(
         &self,
         group_id: Id,
         mobiles: &[String],
         id_numbers: &[String],
     ) -> Result<Vec<Customer>> {
-        let mut out = Vec::new();
-        // Small chunks: SQLite binds `$n` by looking each one up (see ROWS_PER_INSERT).
-        for (col, keys) in [("mobile", mobiles), ("id_number", id_numbers)] {
-            for chunk in keys.chunks(500) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!(
-                    "SELECT c.* FROM customer c WHERE c.merged_into IS NULL AND c.store_id IN (SELECT id FROM store WHERE group_id = $1) AND c.{col} IN ({})",
-                    marks.join(",")
-                );
-                let rows: Vec<Customer> = on_pool!(self, p => {
-                    let mut q = sqlx::query_as::<_, Customer>(AssertSqlSafe(sql)).bind(group_id);
-                    for k in chunk {
-                        q = q.bind(k);
-                    }
-                    q.fetch_all(p).await?
-                });
-                out.extend(rows);
-            }
-        }
-        out.sort_by_key(|c| c.id);
-        out.dedup_by_key(|c| c.id);
-        Ok(out)
+        let keys = self
+            .customer_ids_by_keys(group_id, mobiles, id_numbers, &[])
+            .await?;
+        let mut ids: Vec<Id> = keys.into_iter().map(|(_, _, id)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.customers_by_ids(&ids).await
     }
 
-    /// Writes one batch and the run's progress in one transaction: after a crash either the
-    /// whole batch and its progress are there or neither is.
+    /// Writes one batch, its problems and the run's progress in one transaction: after a
+    /// crash either the whole batch and its progress are there or neither is. Returns the
+    /// ids of the new customers.
     pub async fn write_customer_batch(
         &self,
         run_id: Id,
         batch: &CustomerBatch,
         class: (&str, &str),
         at: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Id>> {
         let pg = matches!(self.pool, Pool::Postgres(_));
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let c = batch.counts;
             // The progress row first: on SQLite this takes the write lock, so the ids read
             // below cannot be taken by another writer before this transaction commits.
-            sqlx::query("UPDATE import_run SET rows_done = $1, inserted = inserted + $2, updated = updated + $3, unchanged = unchanged + $4, merged = merged + $5, rejected = rejected + $6 WHERE id = $7")
-                .bind(batch.rows_done).bind(c.inserted).bind(c.updated).bind(c.unchanged).bind(c.merged).bind(c.rejected).bind(run_id)
-                .execute(&mut *tx).await?;
-            // Ids are reserved up front so that customers go in as multi-row INSERTs (one
-            // statement per thousand rows rather than one each) and their name fragments
-            // can be written with them.
+            progress!(&mut *tx, run_id, batch.rows_done, batch.counts);
+            // Ids are reserved up front so that customers and their name fragments go in
+            // as bulk rows.
             let n = batch.inserts.len() as i64;
             let ids: Vec<i64> = if n == 0 {
                 Vec::new()
@@ -189,54 +510,45 @@ impl Db {
                 let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM customer").fetch_one(&mut *tx).await?;
                 (max + 1..=max + n).collect()
             };
+            let mut customers = TableRows::new("customer", CUSTOMER_INSERT_COLUMNS);
             let mut grams: Vec<(String, Id)> = Vec::new();
-            const WIDTH: usize = 30;
-            for (chunk_no, chunk) in batch.inserts.chunks(ROWS_PER_INSERT).enumerate() {
-                let marks: Vec<String> = (0..chunk.len())
-                    .map(|r| format!("({})", (1..=WIDTH).map(|c| format!("${}", r * WIDTH + c)).collect::<Vec<_>>().join(",")))
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO customer (id, {CUSTOMER_COLUMNS}, class, class_reason, created_at, updated_at) VALUES {}",
-                    marks.join(",")
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for (i, f) in chunk.iter().enumerate() {
-                    let id = ids[chunk_no * ROWS_PER_INSERT + i];
-                    q = bind_customer_fields!(q.bind(id), f).bind(class.0).bind(class.1).bind(at).bind(at);
-                    grams.extend(name_grams(&f.name).into_iter().map(|g| (g, id)));
-                }
-                q.execute(&mut *tx).await?;
+            for (f, id) in batch.inserts.iter().zip(&ids) {
+                customers.push(customer_row(*id, f, class, at));
+                grams.extend(name_grams(&f.name).into_iter().map(|g| (g, *id)));
             }
+            tx.write_rows(&customers).await?;
+            drop(customers);
             let assignments: Vec<String> = CUSTOMER_COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
             let update = format!("UPDATE customer SET {}, updated_at = $26 WHERE id = $27", assignments.join(", "));
-            let mut regram: Vec<Id> = Vec::new();
-            for (id, f, changes) in &batch.updates {
+            let mut changes = TableRows::new("customer_change", &["customer_id", "import_run_id", "field", "old_value", "new_value", "at"]);
+            let mut regram: Vec<String> = Vec::new();
+            for (id, f, ch) in &batch.updates {
                 let q = sqlx::query(AssertSqlSafe(update.clone()));
                 bind_customer_fields!(q, f).bind(at).bind(*id).execute(&mut *tx).await?;
-                for c in changes {
-                    sqlx::query("INSERT INTO customer_change (customer_id, import_run_id, field, old_value, new_value, at) VALUES ($1,$2,$3,$4,$5,$6)")
-                        .bind(*id).bind(run_id).bind(&c.field).bind(&c.old_value).bind(&c.new_value).bind(at).execute(&mut *tx).await?;
+                for c in ch {
+                    changes.push([(*id).into(), run_id.into(), c.field.clone().into(), c.old_value.clone().into(), c.new_value.clone().into(), at.into()]);
                 }
-                if changes.iter().any(|c| c.field == "name") {
-                    regram.push(*id);
+                if ch.iter().any(|c| c.field == "name") {
+                    regram.push(id.to_string());
                     grams.extend(name_grams(&f.name).into_iter().map(|g| (g, *id)));
                 }
             }
-            for id in regram {
-                sqlx::query("DELETE FROM customer_name_gram WHERE customer_id = $1").bind(id).execute(&mut *tx).await?;
+            for chunk in regram.chunks(1000) {
+                let sql = format!("DELETE FROM customer_name_gram WHERE customer_id IN ({})", chunk.join(","));
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
             }
-            // Multi-row inserts: one statement per few thousand fragments instead of one each.
-            for chunk in grams.chunks(500) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
-                let sql = format!("INSERT INTO customer_name_gram (gram, customer_id) VALUES {}", marks.join(","));
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for (g, id) in chunk {
-                    q = q.bind(g).bind(*id);
-                }
-                q.execute(&mut *tx).await?;
+            tx.write_rows(&changes).await?;
+            // In key order: each insert then lands next to the previous one in the
+            // (gram, customer_id) B-tree.
+            grams.sort_unstable();
+            let mut gram_rows = TableRows::new("customer_name_gram", &["gram", "customer_id"]);
+            for (g, id) in grams {
+                gram_rows.push([g.into(), id.into()]);
             }
+            tx.write_rows(&gram_rows).await?;
+            tx.write_rows(&problem_rows(run_id, &batch.problems)).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(ids)
         })
     }
 
@@ -247,7 +559,7 @@ impl Db {
             .bind(customer_id).fetch_all(p).await?))
     }
 
-    /// The most recent import run, if any (progress for the upload page and tests).
+    /// The most recent import run, if any (progress for tests and tools).
     pub async fn latest_import_run(&self) -> Result<Option<ImportRun>> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM import_run ORDER BY id DESC LIMIT 1");
         on_pool!(self, p => Ok(sqlx::query_as::<_, ImportRun>(AssertSqlSafe(sql)).fetch_optional(p).await?))
@@ -262,4 +574,45 @@ impl Db {
              (SELECT COUNT(*) FROM customer_name_gram g WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = g.customer_id))")
             .fetch_one(p).await?))
     }
+
+    /// Partial records an interrupted import could leave (foreign keys already forbid
+    /// rows pointing at nothing): vehicles without an owner, lines or policies without
+    /// their parent, customers without name fragments. All zero in a consistent database.
+    pub async fn import_integrity(&self) -> Result<Vec<(String, i64)>> {
+        let checks: [(&str, &str); 4] = [
+            (
+                "vehicle without owner",
+                "SELECT COUNT(*) FROM vehicle v WHERE NOT EXISTS (SELECT 1 FROM vehicle_ownership o WHERE o.vehicle_id = v.id)",
+            ),
+            (
+                "line without work order",
+                "SELECT COUNT(*) FROM work_order_line l WHERE NOT EXISTS (SELECT 1 FROM work_order w WHERE w.id = l.work_order_id)",
+            ),
+            (
+                "policy without vehicle",
+                "SELECT COUNT(*) FROM insurance_policy i WHERE NOT EXISTS (SELECT 1 FROM vehicle v WHERE v.id = i.vehicle_id)",
+            ),
+            (
+                "customer without name fragment",
+                "SELECT COUNT(*) FROM customer c WHERE NOT EXISTS (SELECT 1 FROM customer_name_gram g WHERE g.customer_id = c.id)",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (name, sql) in checks {
+            let n: i64 = on_pool!(self, p => sqlx::query_scalar(sql).fetch_one(p).await?);
+            out.push((name.to_string(), n));
+        }
+        Ok(out)
+    }
 }
+
+/// Moves a run's progress forward (inside the caller's transaction).
+macro_rules! progress {
+    ($conn:expr, $run_id:expr, $rows_done:expr, $c:expr) => {{
+        let c: $crate::import::ImportCounts = $c;
+        sqlx::query("UPDATE import_run SET rows_done = $1, inserted = inserted + $2, updated = updated + $3, unchanged = unchanged + $4, merged = merged + $5, rejected = rejected + $6, customers_created = customers_created + $7 WHERE id = $8")
+            .bind($rows_done).bind(c.inserted).bind(c.updated).bind(c.unchanged).bind(c.merged).bind(c.rejected).bind(c.customers_created).bind($run_id)
+            .execute($conn).await?;
+    }};
+}
+pub(crate) use progress;

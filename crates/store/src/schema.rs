@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_mining_views.sql"),
     ),
     (
+        6,
+        "import uploads, merges",
+        include_str!("../migrations/0006_import_upload_merge.sql"),
+    ),
+    (
         7,
         "showroom and leads",
         include_str!("../migrations/0007_sales.sql"),

@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 mod html;
 mod session;
+mod upload;
 
 use axum::Router;
 use dealerbase_service::Services;

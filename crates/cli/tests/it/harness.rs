@@ -16,6 +16,8 @@ pub fn today() -> NaiveDate {
 
 pub struct TestDb {
     pub db: Db,
+    /// The database's URL (for tests that run the binary on it).
+    pub url: String,
     drop_pg: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -27,6 +29,7 @@ impl TestDb {
         let db = Db::open(&url).await.expect("open sqlite");
         TestDb {
             db,
+            url,
             drop_pg: None,
             _dir: Some(dir),
         }
@@ -56,6 +59,7 @@ impl TestDb {
         let db = Db::open(&url).await.expect("open postgres");
         TestDb {
             db,
+            url,
             drop_pg: Some((admin, name)),
             _dir: None,
         }

@@ -10,6 +10,10 @@ mod browser;
 mod cli;
 mod harness;
 mod import;
+// imports, merges, exports (issue 4)
+mod import_records;
+mod import_web;
+mod merge;
 mod mining;
 mod mining_browser;
 mod mining_views;

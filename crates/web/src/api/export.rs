@@ -30,6 +30,8 @@ pub struct CustomerExportQuery {
     pub consultant_id: Option<Id>,
     /// newest | name | recently_updated
     pub sort: Option<CustomerSort>,
+    /// Full mobile numbers (roles that may reveal them only; audited)
+    pub reveal: Option<bool>,
 }
 
 /// The customer list with the same filters as `GET /api/v1/customers`, every page, masked as
@@ -54,7 +56,14 @@ async fn export_customers(
     };
     let mut body = Vec::new();
     s.services
-        .export_customers(&a.actor, &query, format, a.lang, &mut body)
+        .export_customers_as(
+            &a.actor,
+            &query,
+            format,
+            a.lang,
+            q.reveal.unwrap_or(false),
+            &mut body,
+        )
         .await
         .map_err(|e| a.err(e))?;
     let name = format!("customers.{}", format.extension());

@@ -3,6 +3,8 @@
 
 mod aftersales;
 mod export;
+mod imports;
+mod lists;
 mod mining;
 mod records;
 mod sales;
@@ -44,6 +46,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(records::router())
         .merge(export::router())
+        // imports, merges, lists and exports (issue 4)
+        .merge(imports::router())
+        .merge(lists::router())
         .merge(mining::router())
         .merge(aftersales::router())
         .merge(sales::router())

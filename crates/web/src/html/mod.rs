@@ -11,6 +11,7 @@ mod auth;
 pub(crate) mod chart;
 mod customers;
 pub(crate) mod i18n;
+mod imports;
 mod mining;
 mod pages;
 mod sales;
@@ -147,6 +148,22 @@ pub fn router() -> Router<AppState> {
         .route("/mining/run", post(mining::run))
         .route("/mining/customers", get(mining::customers))
         .route("/mining/customers/call-list", post(mining::call_list))
+        // imports and merges (issue 4)
+        .route(
+            "/imports",
+            get(imports::page)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::upload::MAX_UPLOAD_BYTES,
+                )),
+        )
+        .route("/imports/{id}", get(imports::run_page))
+        .route("/imports/{id}/report", get(imports::report))
+        .route(
+            "/customers/{id}/merge",
+            get(imports::merge_page).post(imports::merge),
+        )
+        .route("/merges", get(imports::merges))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
@@ -378,6 +395,7 @@ impl Web {
             ),
             may_reveal: a.role.may_reveal_personal_data(),
             is_consultant: a.role == Role::SalesConsultant,
+            may_import: dealerbase_service::import::may_import(a.role),
             group_wide: a.role.scope_level() == dealerbase_domain::model::ScopeLevel::Group,
         }
     }
@@ -460,6 +478,8 @@ pub struct Ctx {
     pub may_reveal: bool,
     pub is_consultant: bool,
     pub group_wide: bool,
+    /// Imports, exports of everything and merges of customers (administrators, managers).
+    pub may_import: bool,
 }
 
 impl Ctx {
@@ -522,23 +542,26 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const COMPLAINTS: (&str, &str) = ("/aftersales/complaints", "nav.complaints");
     const AS_KPI: (&str, &str) = ("/aftersales/kpi", "nav.aftersales_kpi");
     const MINING: (&str, &str) = ("/mining", "nav.mining");
+    const IMPORTS: (&str, &str) = ("/imports", "nav.imports");
     match role {
         Role::SalesConsultant => &[TODAY, SHOWROOM, CUSTOMERS, LEADS, REPORT],
         Role::SalesManager => &[
             TODAY, DASH, SHOWROOM, CUSTOMERS, LEADS, DEFEATS, REPORT, ANALYTICS, TRAFFIC, CALLS,
-            MINING, SETTINGS,
+            MINING, SETTINGS, IMPORTS,
         ],
         Role::ServiceAdvisor => &[TODAY, CALLS, APPTS, CUSTOMERS, COMPLAINTS],
         Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI],
         Role::Marketing => &[DASH, CUSTOMERS, MINING],
         Role::GeneralManager => &[
             DASH, TODAY, CUSTOMERS, LEADS, DEFEATS, ANALYTICS, TRAFFIC, COMPLAINTS, AS_KPI, MINING,
-            SETTINGS,
+            SETTINGS, IMPORTS,
         ],
-        Role::Group => &[DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING],
+        Role::Group => &[
+            DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, IMPORTS,
+        ],
         Role::Admin => &[
             DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, SETTINGS, USERS, STORES,
-            AUDIT,
+            AUDIT, IMPORTS,
         ],
     }
 }

@@ -20,6 +20,9 @@ struct TodayPage {
     /// Upcoming calls, overdue leads, defeat approvals and report sign-offs.
     sales: dealerbase_service::sales::SalesToday,
     outcomes: Vec<(String, String)>,
+    /// For the export link: the user's open tasks due by today.
+    today: String,
+    me: i64,
 }
 
 pub async fn today(State(s): State<AppState>, web: Web) -> PageResult {
@@ -42,6 +45,8 @@ pub async fn today(State(s): State<AppState>, web: Web) -> PageResult {
             .iter()
             .map(|o| (o.code().to_string(), o.label(lang).to_string()))
             .collect(),
+        today: s.services.clock.today().to_string(),
+        me: web.user.actor.staff_id,
     };
     Ok(render(StatusCode::OK, &page, web.lang()))
 }

@@ -1,0 +1,436 @@
+//! Customer files, the fast path: a batch is validated row by row, the existing customers
+//! its rows may be are found with one query per kind of key (mobile, ID number, VIN of a
+//! vehicle they own), rows are folded into new or existing customers, and the batch is
+//! written with bulk rows (`Db::write_customer_batch`).
+
+use super::{PassCtx, PassState, SourceRow, key_hash};
+use crate::input::CustomerInput;
+use crate::{Result, ServiceError, Services};
+use dealerbase_domain::class::{ClassFacts, DEFAULT_LAPSE_MONTHS, classify};
+use dealerbase_domain::{Rule, ValidationError, Vin};
+use dealerbase_store::import::{CustomerBatch, FieldChange, KeyKind};
+use dealerbase_store::{Customer, CustomerFields, Id};
+use std::collections::{HashMap, HashSet};
+
+/// Sets one field of a customer input from a cell (Err: a yes/no cell that is neither).
+pub(crate) fn set_field(
+    input: &mut CustomerInput,
+    field: &str,
+    v: String,
+) -> std::result::Result<(), ()> {
+    match field {
+        "name" => input.name = Some(v),
+        "mobile" => input.mobile = Some(v),
+        "id_number" => input.id_number = Some(v),
+        "id_type" => input.id_type = Some(v),
+        "gender" => input.gender = Some(v),
+        "birthday" => input.birthday = Some(v),
+        "email" => input.email = Some(v),
+        "address" => input.address = Some(v),
+        "title" => input.title = Some(v),
+        "kind" => input.kind = Some(v),
+        "other_phones" => input.other_phones = Some(v),
+        "province_code" => input.province_code = Some(v),
+        "city_code" => input.city_code = Some(v),
+        "district_code" => input.district_code = Some(v),
+        "industry" => input.industry = Some(v),
+        "occupation" => input.occupation = Some(v),
+        "marital_status" => input.marital_status = Some(v),
+        "income_band" => input.income_band = Some(v),
+        "education" => input.education = Some(v),
+        "interests" => input.interests = Some(v),
+        "source" => input.source = Some(v),
+        "key_account" => input.key_account = Some(v),
+        "vip" => input.vip = Some(super::read::parse_yes_no(&v).ok_or(())?),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The profile fields of a customer as text, to compare and to record changes.
+fn field_values(f: &CustomerFields) -> [(&'static str, Option<String>); 24] {
+    [
+        ("kind", Some(f.kind.clone())),
+        ("name", Some(f.name.clone())),
+        ("title", f.title.clone()),
+        ("gender", f.gender.clone()),
+        ("id_type", f.id_type.clone()),
+        ("id_number", f.id_number.clone()),
+        ("birthday", f.birthday.map(|d| d.to_string())),
+        ("lunar_birthday", Some(f.lunar_birthday.to_string())),
+        ("mobile", f.mobile.clone()),
+        ("other_phones", f.other_phones.clone()),
+        ("email", f.email.clone()),
+        ("province_code", f.province_code.clone()),
+        ("city_code", f.city_code.clone()),
+        ("district_code", f.district_code.clone()),
+        ("address", f.address.clone()),
+        ("industry", f.industry.clone()),
+        ("occupation", f.occupation.clone()),
+        ("marital_status", f.marital_status.clone()),
+        ("income_band", f.income_band.clone()),
+        ("education", f.education.clone()),
+        ("interests", f.interests.clone()),
+        ("source", f.source.clone()),
+        ("vip", Some(f.vip.to_string())),
+        ("key_account", f.key_account.clone()),
+    ]
+}
+
+/// What differs between two versions of a customer, field by field.
+pub(crate) fn changes(old: &CustomerFields, new: &CustomerFields) -> Vec<FieldChange> {
+    field_values(old)
+        .into_iter()
+        .zip(field_values(new))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((field, a), (_, b))| FieldChange {
+            field: field.to_string(),
+            old_value: a,
+            new_value: b,
+        })
+        .collect()
+}
+
+/// Recognition keys of a customer (and, from the file, the VIN of a vehicle they own).
+fn keys(f: &CustomerFields, vin: Option<&str>) -> Vec<String> {
+    let mut k = Vec::with_capacity(3);
+    if let Some(m) = &f.mobile {
+        k.push(format!("m:{m}"));
+    }
+    if let Some(i) = &f.id_number {
+        k.push(format!("i:{i}"));
+    }
+    if let Some(v) = vin {
+        k.push(format!("v:{v}"));
+    }
+    k
+}
+
+/// Where the rows of a batch go: a new customer or an existing one.
+struct Slot {
+    existing: Option<Customer>,
+    fields: CustomerFields,
+    keys: Vec<String>,
+}
+
+/// State of a customer import across batches.
+#[derive(Default)]
+pub(crate) struct CustomerImport {
+    /// Existing customers already matched by an earlier batch of this file: a later match
+    /// is a duplicate row of the file, counted as merged.
+    touched: HashSet<Id>,
+}
+
+struct Valid {
+    line: u64,
+    input: CustomerInput,
+    fields: CustomerFields,
+    vin: Option<String>,
+    headers: HashMap<&'static str, String>,
+}
+
+impl CustomerImport {
+    pub async fn batch(
+        &mut self,
+        svc: &Services,
+        ctx: &PassCtx<'_>,
+        rows: Vec<SourceRow>,
+        state: &mut PassState,
+        rows_done: i64,
+    ) -> Result<()> {
+        let today = svc.clock.today();
+        let before = state.counts;
+        let lang = ctx.lang();
+        // 1. Validate every row on its own.
+        let mut valid: Vec<Valid> = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(reason) = &row.broken {
+                state.counts.rejected += 1;
+                state.reject(row.line, String::new(), String::new(), reason.clone());
+                continue;
+            }
+            let mut input = CustomerInput::default();
+            let mut bad = false;
+            let mut vin = None;
+            for c in &row.cells {
+                if c.value.trim().is_empty() {
+                    continue;
+                }
+                if c.field == "vin" {
+                    match Vin::parse(&c.value) {
+                        Ok(v) => vin = Some(v.as_str().to_string()),
+                        Err(e) => {
+                            bad = true;
+                            state.reject(
+                                row.line,
+                                c.header.clone(),
+                                c.value.clone(),
+                                e.with_field(c.header.clone()).message(lang),
+                            );
+                        }
+                    }
+                } else if set_field(&mut input, c.field, c.value.clone()).is_err() {
+                    bad = true;
+                    let e = ValidationError::new(
+                        c.header.clone(),
+                        c.value.as_str(),
+                        Rule::OneOf {
+                            allowed: vec!["是".into(), "否".into()],
+                        },
+                    );
+                    state.reject(row.line, c.header.clone(), c.value.clone(), e.message(lang));
+                }
+            }
+            input.store_id = Some(ctx.store.id);
+            let headers: HashMap<&'static str, String> = row
+                .cells
+                .iter()
+                .map(|c| (c.field, c.header.clone()))
+                .collect();
+            let header_of = |field: &str| {
+                headers
+                    .get(field)
+                    .cloned()
+                    .unwrap_or_else(|| field.to_string())
+            };
+            match input.apply(None, today) {
+                Err(ServiceError::Invalid(errors)) => {
+                    bad = true;
+                    for e in errors {
+                        let column = header_of(&e.field);
+                        let value = e.value.clone();
+                        state.reject(
+                            row.line,
+                            column.clone(),
+                            value,
+                            e.with_field(column).message(lang),
+                        );
+                    }
+                }
+                Err(other) => return Err(other),
+                Ok(_) if bad => {}
+                Ok(f) if f.mobile.is_none() && f.id_number.is_none() && vin.is_none() => {
+                    bad = true;
+                    state.reject(
+                        row.line,
+                        header_of("mobile"),
+                        String::new(),
+                        ctx.say(
+                            "手机号、证件号码和车架号都为空，无法识别客户",
+                            "no mobile, ID number or VIN: the customer cannot be recognised",
+                        ),
+                    );
+                }
+                Ok(fields) => valid.push(Valid {
+                    line: row.line,
+                    input,
+                    fields,
+                    vin,
+                    headers,
+                }),
+            }
+            if bad {
+                state.counts.rejected += 1;
+            }
+        }
+        // 2. The existing customers these rows may be: one query per kind of key.
+        let mobiles: Vec<String> = valid
+            .iter()
+            .filter_map(|v| v.fields.mobile.clone())
+            .collect();
+        let ids: Vec<String> = valid
+            .iter()
+            .filter_map(|v| v.fields.id_number.clone())
+            .collect();
+        let vins: Vec<String> = valid.iter().filter_map(|v| v.vin.clone()).collect();
+        let found = svc
+            .db
+            .customer_ids_by_keys(ctx.store.group_id, &mobiles, &ids, &vins)
+            .await?;
+        let mut key_to_id: HashMap<String, Id> = HashMap::with_capacity(found.len());
+        for (kind, key, id) in found {
+            let prefix = match kind {
+                KeyKind::Mobile => "m",
+                KeyKind::IdNumber => "i",
+                KeyKind::Vin => "v",
+            };
+            // Duplicates already in the database: the oldest customer is the one.
+            key_to_id
+                .entry(format!("{prefix}:{key}"))
+                .and_modify(|e| *e = (*e).min(id))
+                .or_insert(id);
+        }
+        let mut matched: Vec<Id> = key_to_id.values().copied().collect();
+        matched.sort_unstable();
+        matched.dedup();
+        let existing: HashMap<Id, Customer> = svc
+            .db
+            .customers_by_ids(&matched)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        // 3. Fold the rows into slots: new customers or existing ones.
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut slot_keys: HashMap<String, usize> = HashMap::new();
+        let mut slot_of_existing: HashMap<Id, usize> = HashMap::new();
+        for v in valid {
+            let row_keys = keys(&v.fields, v.vin.as_deref());
+            let mut in_batch: Vec<usize> = row_keys
+                .iter()
+                .filter_map(|k| slot_keys.get(k).copied())
+                .collect();
+            let mut in_db: Vec<Id> = row_keys
+                .iter()
+                .filter_map(|k| key_to_id.get(k).copied())
+                .collect();
+            in_batch.sort_unstable();
+            in_batch.dedup();
+            in_db.sort_unstable();
+            in_db.dedup();
+            // A customer of this batch already matched in the database is one target.
+            in_db.retain(|id| match slot_of_existing.get(id) {
+                Some(s) => {
+                    if !in_batch.contains(s) {
+                        in_batch.push(*s);
+                    }
+                    false
+                }
+                None => true,
+            });
+            if in_batch.len() + in_db.len() > 1 {
+                state.counts.rejected += 1;
+                state.reject(
+                    v.line,
+                    String::new(),
+                    row_keys.join(" "),
+                    ctx.say(
+                        "手机号、证件号码或车架号分别属于不同的客户，请先人工合并",
+                        "the mobile, ID number or VIN belong to different customers; merge them by hand first",
+                    ),
+                );
+                continue;
+            }
+            // A matched customer keeps its store; the row only brings field values.
+            let mut input = v.input;
+            let slot = if let Some(&s) = in_batch.first() {
+                input.store_id = None;
+                match input.apply(Some(&slots[s].fields), today) {
+                    Ok(f) => {
+                        state.counts.merged += 1;
+                        slots[s].fields = f;
+                    }
+                    Err(e) => {
+                        state.counts.rejected += 1;
+                        let column = e
+                            .field()
+                            .map(|f| v.headers.get(f).cloned().unwrap_or_else(|| f.to_string()))
+                            .unwrap_or_default();
+                        state.reject(v.line, column, String::new(), e.message(lang));
+                        continue;
+                    }
+                }
+                s
+            } else if let Some(&id) = in_db.first() {
+                input.store_id = None;
+                let Some(c) = existing.get(&id).cloned() else {
+                    continue;
+                };
+                let fields = input
+                    .apply(Some(&c.fields), today)
+                    .unwrap_or_else(|_| c.fields.clone());
+                slot_of_existing.insert(c.id, slots.len());
+                slots.push(Slot {
+                    existing: Some(c),
+                    fields,
+                    keys: Vec::new(),
+                });
+                slots.len() - 1
+            } else if v.fields.mobile.is_none() && v.fields.id_number.is_none() {
+                // Known only by a VIN nobody owns: there is no one to update, and a new
+                // customer could never be recognised again.
+                state.counts.rejected += 1;
+                state.reject(
+                    v.line,
+                    v.headers.get("vin").cloned().unwrap_or_default(),
+                    v.vin.clone().unwrap_or_default(),
+                    ctx.say(
+                        "没有客户拥有该车架号的车辆，且手机号和证件号码都为空，无法识别客户",
+                        "no customer owns a vehicle with this VIN, and there is no mobile or ID number: the customer cannot be recognised",
+                    ),
+                );
+                continue;
+            } else if !ctx.write
+                && row_keys
+                    .iter()
+                    .any(|k| state.created_customers.contains(&key_hash("", k)))
+            {
+                // A duplicate of a row of an earlier batch in a pass that writes nothing
+                // (a writing pass finds that row's customer in the database).
+                state.counts.merged += 1;
+                continue;
+            } else {
+                slots.push(Slot {
+                    existing: None,
+                    fields: v.fields,
+                    keys: Vec::new(),
+                });
+                slots.len() - 1
+            };
+            for k in keys(&slots[slot].fields, v.vin.as_deref()) {
+                slot_keys.insert(k.clone(), slot);
+                slots[slot].keys.push(k);
+            }
+        }
+        // 4. Count and write.
+        let mut out = CustomerBatch {
+            rows_done,
+            ..Default::default()
+        };
+        for slot in slots {
+            match slot.existing {
+                None => {
+                    state.counts.inserted += 1;
+                    if !ctx.write {
+                        state
+                            .created_customers
+                            .extend(slot.keys.iter().map(|k| key_hash("", k)));
+                    }
+                    out.inserts.push(slot.fields);
+                }
+                Some(c) => {
+                    // Matched again after an earlier batch of this file: a duplicate row.
+                    let again = !self.touched.insert(c.id);
+                    let ch = changes(&c.fields, &slot.fields);
+                    if again {
+                        state.counts.merged += 1;
+                    } else if ch.is_empty() {
+                        state.counts.unchanged += 1;
+                    } else {
+                        state.counts.updated += 1;
+                    }
+                    if !ch.is_empty() {
+                        out.updates.push((c.id, slot.fields, ch));
+                    }
+                }
+            }
+        }
+        if let (true, Some(run_id)) = (ctx.write, ctx.run_id) {
+            out.counts = state.counts.minus(before);
+            out.problems = state.batch_problems.clone();
+            let decision = classify(&ClassFacts::default(), today, DEFAULT_LAPSE_MONTHS);
+            let ids = svc
+                .db
+                .write_customer_batch(
+                    run_id,
+                    &out,
+                    (decision.class.code(), &decision.reason),
+                    svc.clock.now(),
+                )
+                .await?;
+            // Found again by a later batch, these are duplicates of this file's rows.
+            self.touched.extend(ids);
+        }
+        Ok(())
+    }
+}
