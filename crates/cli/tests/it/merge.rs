@@ -173,15 +173,13 @@ async fn merge_moves_everything_in_one_transaction(t: &TestDb) {
         .expect("mobile");
     // Masked in the preview.
     assert_eq!(mobile.survivor_value.as_deref(), Some("138****0001"));
-    for table in [
-        "vehicle_ownership",
-        "work_order",
-        "lead",
-        "contact",
-        "task",
-        "consent",
-    ] {
+    for table in ["vehicle_ownership", "work_order", "lead", "consent"] {
         assert_eq!(p.moves.get(table), Some(&1), "{table}: {:?}", p.moves);
+    }
+    // Registering the lead wrote its first contact and scheduled its first follow-up, so
+    // B has two contacts (that one + the call above) and two tasks (follow-up + the task).
+    for table in ["contact", "task"] {
+        assert_eq!(p.moves.get(table), Some(&2), "{table}: {:?}", p.moves);
     }
     // Not allowed: a consultant; the same customer twice.
     assert!(matches!(
@@ -202,8 +200,9 @@ async fn merge_moves_everything_in_one_transaction(t: &TestDb) {
     assert_eq!(t.db.customer_vehicles(a).await.expect("v").len(), 2);
     assert_eq!(t.db.customer_work_orders(a).await.expect("wo").len(), 2);
     assert_eq!(t.db.customer_leads(a).await.expect("leads").len(), 2);
-    assert_eq!(t.db.customer_contacts(a).await.expect("contacts").len(), 2);
-    assert_eq!(t.db.customer_tasks(a).await.expect("tasks").len(), 2);
+    // Two contacts and two tasks each (see the preview above): 2 + 2.
+    assert_eq!(t.db.customer_contacts(a).await.expect("contacts").len(), 4);
+    assert_eq!(t.db.customer_tasks(a).await.expect("tasks").len(), 4);
     assert_eq!(t.db.customer_consents(a).await.expect("consents").len(), 2);
     for n in [
         t.db.customer_vehicles(b).await.expect("v").len(),
@@ -251,7 +250,7 @@ async fn merge_moves_everything_in_one_transaction(t: &TestDb) {
         (m.merge.survivor_id, m.merge.merged_id, m.merge.staff_id),
         (a, b, Some(f.manager1.staff_id))
     );
-    assert_eq!(m.moved_rows.get("task"), Some(&1));
+    assert_eq!(m.moved_rows.get("task"), Some(&2));
     let fields: Vec<&str> = m.changes.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(fields, vec!["mobile", "email"]);
     assert_eq!(m.changes[0].new_value.as_deref(), Some("138****0002"));
@@ -386,7 +385,9 @@ async fn exports_of_every_list(t: &TestDb) {
         .await
         .expect("tasks");
     let csv = text(out);
-    assert_eq!(n, 2, "{csv}");
+    // Per customer: the lead's first follow-up (scheduled when it was registered) and the
+    // task written above, all assigned to consultant A: 2 customers × 2 = 4.
+    assert_eq!(n, 4, "{csv}");
     assert!(csv.contains("'=cmd|"), "{csv}");
     // A consultant of another store sees none of them.
     let n = f
