@@ -20,7 +20,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Kills a child process when the test ends, however it ends.
-struct Kill(Child);
+pub(crate) struct Kill(Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {
@@ -37,7 +37,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts `dealerbase serve` on port 0 and reads the address it prints.
-fn serve(url: &str) -> (Kill, String) {
+pub(crate) fn serve(url: &str) -> (Kill, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dealerbase"))
         .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
         .env("DEALERBASE_LOG", "warn")
@@ -61,7 +61,7 @@ fn serve(url: &str) -> (Kill, String) {
     (Kill(child), base)
 }
 
-async fn chromedriver() -> (Kill, String) {
+pub(crate) async fn chromedriver() -> (Kill, String) {
     assert!(
         std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
         "browser tests need Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver fonts-noto-cjk"
@@ -85,7 +85,7 @@ async fn chromedriver() -> (Kill, String) {
     (Kill(child), format!("http://127.0.0.1:{port}"))
 }
 
-async fn browser(driver: &str, profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(driver: &str, profile: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -107,7 +107,7 @@ async fn browser(driver: &str, profile: &std::path::Path) -> Client {
         .expect("chromium session")
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
@@ -118,7 +118,7 @@ async fn text(c: &Client, css: &str) -> String {
         .expect("text")
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
@@ -129,7 +129,7 @@ async fn click(c: &Client, css: &str) {
         .expect("click");
 }
 
-async fn fill(c: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, value: &str) {
     let e = c
         .find(Locator::Css(css))
         .await
@@ -138,7 +138,7 @@ async fn fill(c: &Client, css: &str, value: &str) {
     e.send_keys(value).await.expect("type");
 }
 
-async fn path(c: &Client) -> String {
+pub(crate) async fn path(c: &Client) -> String {
     let u = c.current_url().await.expect("url");
     match u.query() {
         Some(q) => format!("{}?{q}", u.path()),
@@ -146,7 +146,7 @@ async fn path(c: &Client) -> String {
     }
 }
 
-async fn sign_in(c: &Client, base: &str, login: &str) {
+pub(crate) async fn sign_in(c: &Client, base: &str, login: &str) {
     c.goto(&format!("{base}/login")).await.expect("login page");
     fill(c, "#login", login).await;
     fill(c, "#password", dealerbase_demo::DEMO_PASSWORD).await;
@@ -158,7 +158,7 @@ async fn sign_in(c: &Client, base: &str, login: &str) {
         .expect("signed in");
 }
 
-async fn sign_out(c: &Client) {
+pub(crate) async fn sign_out(c: &Client) {
     click(c, "#sign-out").await;
     c.wait()
         .at_most(Duration::from_secs(10))

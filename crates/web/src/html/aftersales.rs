@@ -198,8 +198,15 @@ pub async fn outcome(
     } else {
         "/aftersales/calls".into()
     };
-    let sep = if back.contains('?') { '&' } else { '?' };
-    Ok(Redirect::to(&format!("{back}{sep}done={id}")).into_response())
+    // Back to the list, without an earlier `done=` note.
+    let (path, query) = back.split_once('?').unwrap_or((back.as_str(), ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("done="))
+        .collect();
+    let done = format!("done={id}");
+    params.push(&done);
+    Ok(Redirect::to(&format!("{path}?{}", params.join("&"))).into_response())
 }
 
 // ---- renewals ------------------------------------------------------------------------------
