@@ -108,6 +108,10 @@ pub fn router() -> Router<AppState> {
             post(aftersales::complaint_step),
         )
         .route("/aftersales/kpi", get(aftersales::kpi))
+        .route(
+            "/aftersales/settings",
+            get(aftersales::settings).post(aftersales::save_settings),
+        )
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
