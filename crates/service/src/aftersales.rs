@@ -211,6 +211,21 @@ impl Services {
         Ok(groups)
     }
 
+    /// A store's effective after-sales settings, for those who work in it.
+    pub async fn aftersales_settings_of(
+        &self,
+        actor: &Actor,
+        store_id: Id,
+    ) -> Result<AftersalesSettings> {
+        if !self.stores_of(actor).await?.contains(&store_id) {
+            return Err(ServiceError::NotFound {
+                entity: "store",
+                id: store_id.to_string(),
+            });
+        }
+        self.store_aftersales_settings(store_id).await
+    }
+
     pub async fn store_aftersales_settings(&self, store_id: Id) -> Result<AftersalesSettings> {
         Ok(settings_of(&self.db.store(store_id).await?.settings))
     }
@@ -1528,8 +1543,22 @@ impl Services {
 
     /// The after-sales KPIs of DOMAIN.md §4 for the actor's stores over the last `months`
     /// months (by month, oldest first).
-    pub async fn aftersales_kpis(&self, actor: &Actor, months: u32) -> Result<AftersalesKpis> {
-        let stores = self.stores_of(actor).await?;
+    pub async fn aftersales_kpis(
+        &self,
+        actor: &Actor,
+        months: u32,
+        store: Option<Id>,
+    ) -> Result<AftersalesKpis> {
+        let mut stores = self.stores_of(actor).await?;
+        if let Some(one) = store {
+            if !stores.contains(&one) {
+                return Err(ServiceError::NotFound {
+                    entity: "store",
+                    id: one.to_string(),
+                });
+            }
+            stores = vec![one];
+        }
         let today = self.clock.today();
         let months = months.clamp(1, 24);
         let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)

@@ -583,14 +583,14 @@ impl Db {
         today: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<u64> {
+        // The last visit by an index seek per lapsed customer (work_order_customer is
+        // (customer_id, opened_on)), not a scan of their work orders.
+        let last = "(SELECT MAX(w.opened_on) FROM work_order w WHERE w.customer_id = c.id)";
         let mut sql = Sql::new(&format!(
             "INSERT INTO task (store_id, kind, customer_id, role, due_on, status, note, dedupe_key, created_at) \
-             SELECT c.store_id, 'win_back', c.id, 'care_specialist', $1, 'open', NULL, 'win_back:' || c.id || ':' || lv.last_visit, $2 \
-             FROM customer c JOIN (SELECT w.customer_id, MAX(w.opened_on) AS last_visit FROM work_order w \
-               WHERE w.customer_id IN (SELECT id FROM customer WHERE class = 'lapsed' AND store_id IN ({stores})) GROUP BY w.customer_id) lv \
-               ON lv.customer_id = c.id \
-             WHERE c.class = 'lapsed' AND c.store_id IN ({stores}) AND lv.last_visit >= $3 AND lv.last_visit <= $4",
-            stores = id_list(stores)
+             SELECT c.store_id, 'win_back', c.id, 'care_specialist', $1, 'open', NULL, 'win_back:' || c.id || ':' || {last}, $2 \
+             FROM customer c WHERE c.class = 'lapsed' AND c.store_id IN ({}) AND {last} >= $3 AND {last} <= $4",
+            id_list(stores)
         ));
         sql.args.push(crate::sql::Arg::Date(today));
         sql.args.push(crate::sql::Arg::Ts(now));

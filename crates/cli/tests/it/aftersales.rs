@@ -487,10 +487,17 @@ async fn outcomes_retry_block_and_record(t: &TestDb) {
         .unwrap_err();
     assert!(matches!(e, ServiceError::NotFound { .. }));
     // Do not contact (marketing) on the birthday call: the customer's other marketing
-    // calls are cancelled and no new one is generated; service calls go on.
+    // calls are cancelled and no new one is generated; service calls go on. (The
+    // birthday call is due on the birthday, tomorrow: the list looks a day ahead.)
     let bday = f
         .svc
-        .call_list(&care, &CallQuery::default())
+        .call_list(
+            &care,
+            &CallQuery {
+                ahead_days: Some(1),
+                ..Default::default()
+            },
+        )
         .await
         .expect("list")
         .into_iter()
@@ -760,7 +767,11 @@ async fn kpis_by_hand(t: &TestDb) {
     let f = fixture(&t.db).await;
     let s = scenario(&f, &t.db).await;
     f.svc.generate_aftersales(today()).await.expect("generate");
-    let k = f.svc.aftersales_kpis(&f.manager1, 12).await.expect("kpis");
+    let k = f
+        .svc
+        .aftersales_kpis(&f.manager1, 12, None)
+        .await
+        .expect("kpis");
     assert_eq!(k.months.len(), 12);
     assert_eq!(k.months.last().map(String::as_str), Some("2026-11"));
     // First-service windows closing 2025-12-01 … 2026-11-23: V4 (delivered 2026-05-01,

@@ -517,6 +517,7 @@ async fn openapi_document_matches_the_routes() {
         "GET /api/v1/aftersales/complaints/{id}",
         "GET /api/v1/aftersales/kpis",
         "GET /api/v1/aftersales/renewals",
+        "GET /api/v1/aftersales/settings/{id}",
         "GET /api/v1/aftersales/tasks/{id}/follow-up",
         "GET /api/v1/aftersales/vehicles/{id}/due",
         "GET /api/v1/customers",
@@ -592,6 +593,7 @@ async fn openapi_document_matches_the_routes() {
         "POST /api/v1/test-drives/{id}/finish",
         "POST /api/v1/vehicles",
         "POST /api/v1/work-orders",
+        "PUT /api/v1/aftersales/settings/{id}",
         "PUT /api/v1/stores/{id}/sales-settings",
     ];
     assert_eq!(documented, expected);

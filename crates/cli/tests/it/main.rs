@@ -7,6 +7,7 @@
 mod aftersales;
 mod api;
 mod browser;
+mod browser_aftersales;
 mod cli;
 mod harness;
 mod import;

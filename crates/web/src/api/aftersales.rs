@@ -8,6 +8,7 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use dealerbase_domain::aftersales::AftersalesSettings;
 use dealerbase_service::aftersales::{
     AftersalesKpis, AppointmentInput, ArrivalView, CallQuery, ComplaintInput, ComplaintQuery,
     ComplaintStepInput, ComplaintView, FollowUpInput, FollowUpResult, OutcomeInput, OutcomeResult,
@@ -36,6 +37,47 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complaint_step))
         .routes(routes!(create_questionnaire))
         .routes(routes!(kpis))
+        .routes(routes!(get_settings, put_settings))
+}
+
+/// A store's after-sales settings: every reminder offset, window and threshold (defaults
+/// from DOMAIN.md §3 for keys not set).
+#[utoipa::path(get, path = "/api/v1/aftersales/settings/{id}", tag = "aftersales", params(("id" = i64, Path, description = "store id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn get_settings(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<AftersalesSettings>> {
+    Ok(Json(
+        s.services
+            .aftersales_settings_of(&a.actor, id)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+/// Replaces a store's after-sales settings (administrators, group staff, the store's
+/// general manager); missing keys take the defaults.
+#[utoipa::path(put, path = "/api/v1/aftersales/settings/{id}", tag = "aftersales", params(("id" = i64, Path, description = "store id")),
+    request_body(content = Object),
+    responses((status = 200, body = Object), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn put_settings(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+    ApiJson(input): ApiJson<AftersalesSettings>,
+) -> ApiResult<Json<AftersalesSettings>> {
+    s.services
+        .set_aftersales_settings(&a.actor, id, &input)
+        .await
+        .map_err(|e| a.err(e))?;
+    Ok(Json(
+        s.services
+            .aftersales_settings_of(&a.actor, id)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
 }
 
 /// The caller's outbound calls due (role pool and own), mobiles masked.
@@ -315,6 +357,8 @@ async fn create_questionnaire(
 pub struct KpiQuery {
     /// Months back (1–24, default 12).
     pub months: Option<u32>,
+    /// One store of the caller's (group roles see every store by default).
+    pub store_id: Option<Id>,
 }
 
 /// First/second-service return, renewal, follow-up success, satisfaction (CSI/SSI),
@@ -328,7 +372,7 @@ async fn kpis(
 ) -> ApiResult<Json<AftersalesKpis>> {
     Ok(Json(
         s.services
-            .aftersales_kpis(&a.actor, q.months.unwrap_or(12))
+            .aftersales_kpis(&a.actor, q.months.unwrap_or(12), q.store_id)
             .await
             .map_err(|e| a.err(e))?,
     ))

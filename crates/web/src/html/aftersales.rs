@@ -198,8 +198,15 @@ pub async fn outcome(
     } else {
         "/aftersales/calls".into()
     };
-    let sep = if back.contains('?') { '&' } else { '?' };
-    Ok(Redirect::to(&format!("{back}{sep}done={id}")).into_response())
+    // Back to the list, without an earlier `done=` note.
+    let (path, query) = back.split_once('?').unwrap_or((back.as_str(), ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("done="))
+        .collect();
+    let done = format!("done={id}");
+    params.push(&done);
+    Ok(Redirect::to(&format!("{path}?{}", params.join("&"))).into_response())
 }
 
 // ---- renewals ------------------------------------------------------------------------------
@@ -697,11 +704,17 @@ struct KpiPage {
     charts: Vec<(String, String)>,
 }
 
-pub async fn kpi(State(s): State<AppState>, web: Web) -> PageResult {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KpiQuery {
+    store: Option<String>,
+}
+
+pub async fn kpi(State(s): State<AppState>, web: Web, Q(q): Q<KpiQuery>) -> PageResult {
     let lang = web.lang();
     let k = s
         .services
-        .aftersales_kpis(&web.user.actor, 12)
+        .aftersales_kpis(&web.user.actor, 12, parse_id(&q.store))
         .await
         .map_err(|e| web.err(e))?;
     let t = |key: &str| i18n::t(key, lang).to_string();
@@ -758,4 +771,95 @@ pub async fn kpi(State(s): State<AppState>, web: Web) -> PageResult {
         charts,
     };
     Ok(render(StatusCode::OK, &page, lang))
+}
+
+// ---- settings ---------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SettingsQuery {
+    store: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "aftersales_settings.html")]
+struct SettingsPage {
+    c: Ctx,
+    store_id: i64,
+    json: String,
+    errors: Vec<String>,
+    saved: bool,
+}
+
+fn settings_store(web: &Web, q: &Option<String>) -> i64 {
+    parse_id(q).or(web.user.actor.store_id).unwrap_or(0)
+}
+
+pub async fn settings(State(s): State<AppState>, web: Web, Q(q): Q<SettingsQuery>) -> PageResult {
+    let store_id = settings_store(&web, &q.store);
+    let current = s
+        .services
+        .aftersales_settings_of(&web.user.actor, store_id)
+        .await
+        .map_err(|e| web.err(e))?;
+    let page = SettingsPage {
+        c: web.ctx("nav.aftersales_kpi"),
+        store_id,
+        json: serde_json::to_string_pretty(&current).unwrap_or_default(),
+        errors: Vec::new(),
+        saved: false,
+    };
+    Ok(render(StatusCode::OK, &page, web.lang()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SettingsForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    store: Option<String>,
+    json: String,
+}
+
+pub async fn save_settings(
+    State(s): State<AppState>,
+    web: Web,
+    F(f): F<SettingsForm>,
+) -> PageResult {
+    web.check_csrf(&f.csrf)?;
+    let lang = web.lang();
+    let store_id = settings_store(&web, &f.store);
+    let parsed = serde_json::from_str::<rules::AftersalesSettings>(&f.json);
+    let result = match parsed {
+        Ok(cfg) => s
+            .services
+            .set_aftersales_settings(&web.user.actor, store_id, &cfg)
+            .await
+            .map_err(|e| match e {
+                dealerbase_service::ServiceError::Invalid(list) => Ok(list
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.rule.message(lang)))
+                    .collect::<Vec<_>>()),
+                other => Err(other),
+            }),
+        Err(e) => Err(Ok(vec![format!("JSON: {e}")])),
+    };
+    let errors = match result {
+        Ok(()) => Vec::new(),
+        Err(Ok(list)) => list,
+        Err(Err(e)) => return Err(web.err(e)),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SettingsPage {
+        c: web.ctx("nav.aftersales_kpi"),
+        store_id,
+        saved: errors.is_empty(),
+        json: f.json,
+        errors,
+    };
+    Ok(render(status, &page, lang))
 }

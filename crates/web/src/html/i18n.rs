@@ -248,6 +248,14 @@ const DICT: &[(&str, &str, &str)] = &[
         "保养预测快照日期",
         "Maintenance prediction as of",
     ),
+    ("as.settings_title", "售后提醒设置", "After-sales settings"),
+    (
+        "as.settings_intro",
+        "本店的提醒提前天数、窗口与阈值（JSON）；未列出的项使用默认值。",
+        "This store's reminder offsets, windows and thresholds (JSON); keys left out take the defaults.",
+    ),
+    ("as.saved", "已保存", "Saved"),
+    ("as.settings_link", "提醒设置", "Reminder settings"),
     // ---- end of after-sales ----
     ("dash.title", "看板", "Dashboard"),
     ("dash.by_class", "客户分类", "Customers by class"),

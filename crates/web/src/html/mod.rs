@@ -164,6 +164,10 @@ pub fn router() -> Router<AppState> {
             get(imports::merge_page).post(imports::merge),
         )
         .route("/merges", get(imports::merges))
+        .route(
+            "/aftersales/settings",
+            get(aftersales::settings).post(aftersales::save_settings),
+        )
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
