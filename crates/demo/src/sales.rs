@@ -210,6 +210,7 @@ pub(crate) async fn enrich(db: &Db, seed: u64, as_of: NaiveDate) -> Result<(), D
     }
     db.after_bulk_load(TABLES, &recreate).await?;
     db.fill_last_contact_at().await?;
+    db.fill_test_drive_store().await?;
     let svc = Services::new(db.clone(), Arc::new(FixedClock::on(as_of)));
     svc.backfill_subjective_defeats()
         .await
