@@ -1556,7 +1556,9 @@ impl Db {
             // its source.
             let from = match part.from {
                 "test_drive t" if need_source => "test_drive t JOIN lead l ON l.id = t.lead_id",
-                "sales_order o" if need_source => "sales_order o LEFT JOIN lead l ON l.id = o.lead_id",
+                "sales_order o" if need_source => {
+                    "sales_order o LEFT JOIN lead l ON l.id = o.lead_id"
+                }
                 other => other,
             };
             let mut sql = Sql::new(&format!(

@@ -210,11 +210,15 @@ async fn run(c: &Client, base: &str) -> Result<(), String> {
     assert!(text(c, "#lead-status").await.contains("已战败"));
     // The manager's pages: the analytics with the funnel, traffic statistics, the
     // consultant's report to sign, the store's settings.
-    c.goto(&format!("{base}/sales/analytics")).await.map_err(e)?;
+    c.goto(&format!("{base}/sales/analytics"))
+        .await
+        .map_err(e)?;
     assert!(text(c, "h1").await.contains("销售分析"));
     assert!(!text(c, "#kpi-conversion").await.is_empty());
     assert!(text(c, "#forecast").await.contains("采用的成交率"));
-    c.goto(&format!("{base}/sales/analytics?by=source&from=2026-01-01")).await.map_err(e)?;
+    c.goto(&format!("{base}/sales/analytics?by=source&from=2026-01-01"))
+        .await
+        .map_err(e)?;
     text(c, "#breakdown").await;
     c.goto(&format!("{base}/showroom/stats")).await.map_err(e)?;
     assert!(text(c, "#registration-rate").await.contains('%'));
