@@ -141,18 +141,19 @@ pub(crate) async fn enrich(db: &Db, seed: u64, as_of: NaiveDate) -> Result<(), D
                 ]);
             }
             // Test drives booked for the coming days.
-            if open && r.chance(0.08) {
-                if let Some(model) = model {
-                    next_drive += 1;
-                    drives.push([
-                        next_drive.into(),
-                        (*lead).into(),
-                        (*model).into(),
-                        Val::from(*owner),
-                        at(as_of + Duration::days(r.range(1, 5)), r.range(9, 17), 0).into(),
-                        "booked".into(),
-                    ]);
-                }
+            if open
+                && r.chance(0.08)
+                && let Some(model) = model
+            {
+                next_drive += 1;
+                drives.push([
+                    next_drive.into(),
+                    (*lead).into(),
+                    (*model).into(),
+                    Val::from(*owner),
+                    at(as_of + Duration::days(r.range(1, 5)), r.range(9, 17), 0).into(),
+                    "booked".into(),
+                ]);
             }
         }
         // Most consultants kept following a lead up until they asked for its defeat; about
@@ -210,6 +211,7 @@ pub(crate) async fn enrich(db: &Db, seed: u64, as_of: NaiveDate) -> Result<(), D
     }
     db.after_bulk_load(TABLES, &recreate).await?;
     db.fill_last_contact_at().await?;
+    db.fill_test_drive_store().await?;
     let svc = Services::new(db.clone(), Arc::new(FixedClock::on(as_of)));
     svc.backfill_subjective_defeats()
         .await

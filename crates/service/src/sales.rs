@@ -735,12 +735,11 @@ impl Services {
         let mut known_customer = None;
         if known_lead.is_none()
             && let Some(m) = &mobile
+            && let Some(cust) = self.db.customer_by_mobile_in_store(store_id, m).await?
         {
-            if let Some(cust) = self.db.customer_by_mobile_in_store(store_id, m).await? {
-                known_customer = Some(cust);
-                if let Some(id) = self.db.open_lead_of_customer(store_id, cust).await? {
-                    known_lead = Some(self.db.lead(&Scope::Store { store_id }, id).await?);
-                }
+            known_customer = Some(cust);
+            if let Some(id) = self.db.open_lead_of_customer(store_id, cust).await? {
+                known_lead = Some(self.db.lead(&Scope::Store { store_id }, id).await?);
             }
         }
         if let Some(lead) = &known_lead {
@@ -1634,11 +1633,11 @@ impl Services {
                 },
             ));
         }
-        let deposit = c.range("deposit_fen", input.deposit_fen, 0, 100_000_000_00);
+        let deposit = c.range("deposit_fen", input.deposit_fen, 0, 10_000_000_000);
         if input.deposit_fen.is_none() {
             c.fail(ValidationError::new("deposit_fen", "", Rule::Required));
         }
-        let price = c.range("price_fen", input.price_fen, 1, 100_000_000_00);
+        let price = c.range("price_fen", input.price_fen, 1, 10_000_000_000);
         let model_id = input.model_id.or(lead.fields.desired_model_id);
         if model_id.is_none() {
             c.fail(ValidationError::new("model_id", "", Rule::Required));
@@ -2748,7 +2747,7 @@ mod tests {
 
     #[test]
     fn rate_window_ends_a_horizon_ago() {
-        let (from, until) = rate_window("2026-11-23".parse().unwrap());
+        let (from, until) = rate_window(NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"));
         assert_eq!(until.to_string(), "2026-10-24");
         assert_eq!(from.to_string(), "2025-10-24");
     }

@@ -6,6 +6,10 @@
 ALTER TABLE lead ADD COLUMN last_contact_at {{ts}};
 ALTER TABLE lead ADD COLUMN pooled_at {{ts}};
 
+-- The test drive's store, so the analytics count a store's test drives without reading
+-- each lead (NULL on rows written before; Db::fill_test_drive_store fills them).
+ALTER TABLE test_drive ADD COLUMN store_id BIGINT REFERENCES store(id);
+
 -- Whether the lead had missed follow-ups before the request (the subjective-defeat flag),
 -- decided by dealerbase_domain::sales::missed_follow_up when the request is made.
 ALTER TABLE defeat_request ADD COLUMN subjective BOOLEAN NOT NULL DEFAULT FALSE;
@@ -67,11 +71,16 @@ CREATE TABLE grade_close_rate (
 
 -- Period queries of the analytics pages and the jobs.
 CREATE INDEX sales_lead_store_created ON lead (store_id, created_at);
+CREATE INDEX sales_lead_open_grade ON lead (store_id, status, grade);
 CREATE INDEX sales_task_lead ON task (lead_id);
-CREATE INDEX sales_test_drive_done ON test_drive (done_at);
+CREATE INDEX sales_test_drive_done ON test_drive (store_id, done_at);
 CREATE INDEX sales_order_delivered ON sales_order (store_id, delivered_on);
 CREATE INDEX sales_order_lead ON sales_order (lead_id);
 CREATE INDEX sales_defeat_requested ON defeat_request (requested_at);
 CREATE INDEX sales_defeat_decided ON defeat_request (decided_at);
 CREATE INDEX sales_defeat_status ON defeat_request (status, lead_id);
 CREATE INDEX sales_visit_lead ON showroom_visit (lead_id);
+-- Covers the traffic statistics (no table reads for a group's quarter of visits).
+CREATE INDEX sales_visit_stats ON showroom_visit (store_id, arrived_at, channel, source, consultant_id, first_visit, lead_id);
+-- The forecast's close rates read a store's gradings of a year (daily job).
+CREATE INDEX sales_contact_store ON contact (store_id, occurred_at);

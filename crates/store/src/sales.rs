@@ -945,7 +945,8 @@ impl Db {
         booked_at: DateTime<Utc>,
     ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
-            "INSERT INTO test_drive (lead_id, model_id, staff_id, booked_at, status) VALUES ($1, $2, $3, $4, 'booked') RETURNING id")
+            "INSERT INTO test_drive (lead_id, model_id, staff_id, booked_at, status, store_id) \
+             VALUES ($1, $2, $3, $4, 'booked', (SELECT store_id FROM lead WHERE id = $1)) RETURNING id")
             .bind(lead_id).bind(model_id).bind(staff_id).bind(booked_at).fetch_one(p).await?))
     }
 
@@ -1361,6 +1362,14 @@ impl Db {
             .execute(p).await?.rows_affected()))
     }
 
+    /// Sets `test_drive.store_id` from the lead where it is missing (rows written by
+    /// generators and imports).
+    pub async fn fill_test_drive_store(&self) -> Result<u64> {
+        on_pool!(self, p => Ok(sqlx::query(
+            "UPDATE test_drive SET store_id = (SELECT l.store_id FROM lead l WHERE l.id = test_drive.lead_id) WHERE store_id IS NULL")
+            .execute(p).await?.rows_affected()))
+    }
+
     /// Defeat requests after an id: (id, lead, requested at).
     pub async fn defeat_chunk(
         &self,
@@ -1456,12 +1465,22 @@ impl Db {
                 cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
                 date: "l.created_at",
                 ts: true,
-                measures: "COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM showroom_visit rv WHERE rv.lead_id = l.id AND rv.first_visit = FALSE) THEN 1 ELSE 0 END), CAST(0 AS BIGINT)",
+                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
                 extra: "",
             },
+            // New leads of the period that came back: read from the repeat visits (few),
+            // not by probing every new lead.
             Part {
-                from: "test_drive t JOIN lead l ON l.id = t.lead_id",
-                cols: ["l.store_id", "l.source", "t.model_id", "l.owner_id"],
+                from: "showroom_visit v JOIN lead l ON l.id = v.lead_id",
+                cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
+                date: "l.created_at",
+                ts: true,
+                measures: "COUNT(DISTINCT l.id), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+                extra: " AND v.first_visit = FALSE",
+            },
+            Part {
+                from: "test_drive t",
+                cols: ["t.store_id", "l.source", "t.model_id", "t.staff_id"],
                 date: "t.done_at",
                 ts: true,
                 measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
@@ -1476,7 +1495,7 @@ impl Db {
                 extra: "",
             },
             Part {
-                from: "sales_order o LEFT JOIN lead l ON l.id = o.lead_id",
+                from: "sales_order o",
                 cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
                 date: "o.ordered_on",
                 ts: false,
@@ -1484,7 +1503,7 @@ impl Db {
                 extra: " AND o.status <> 'cancelled'",
             },
             Part {
-                from: "sales_order o LEFT JOIN lead l ON l.id = o.lead_id",
+                from: "sales_order o",
                 cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
                 date: "o.delivered_on",
                 ts: false,
@@ -1514,11 +1533,21 @@ impl Db {
             SalesDimension::Model => 2,
             SalesDimension::Consultant => 3,
         };
+        let need_source = by == SalesDimension::Source || f.source.is_some();
         for (ix, part) in parts.iter().enumerate() {
             let key = part.cols[dim];
+            // Tables that carry their own store, model and staff join the lead only for
+            // its source.
+            let from = match part.from {
+                "test_drive t" if need_source => "test_drive t JOIN lead l ON l.id = t.lead_id",
+                "sales_order o" if need_source => {
+                    "sales_order o LEFT JOIN lead l ON l.id = o.lead_id"
+                }
+                other => other,
+            };
             let mut sql = Sql::new(&format!(
-                "SELECT COALESCE(CAST({key} AS TEXT), '') AS k, {} FROM {} WHERE {} >= ",
-                part.measures, part.from, part.date
+                "SELECT COALESCE(CAST({key} AS TEXT), '') AS k, {} FROM {from} WHERE {} >= ",
+                part.measures, part.date
             ));
             if part.ts {
                 self.bind_moment(&mut sql, from_ts);
@@ -1558,18 +1587,16 @@ impl Db {
                         e.first_visits += b;
                         e.registered += c;
                     }
-                    1 => {
-                        e.new_leads += a;
-                        e.second_visits += b;
-                    }
-                    2 => e.test_drives += a,
-                    3 => {
+                    1 => e.new_leads += a,
+                    2 => e.second_visits += a,
+                    3 => e.test_drives += a,
+                    4 => {
                         e.invited += a;
                         e.showed += b;
                     }
-                    4 => e.orders += a,
-                    5 => e.deliveries += a,
-                    6 => e.defeat_requests += a,
+                    5 => e.orders += a,
+                    6 => e.deliveries += a,
+                    7 => e.defeat_requests += a,
                     _ => {
                         e.defeats += a;
                         e.defeats_specific += b;

@@ -173,6 +173,12 @@ async fn run(c: &Client, base: &str) -> Result<(), String> {
         ))
         .await
         .map_err(e)?;
+    // The daily report: today's figures, tomorrow's plan, submitted.
+    c.goto(&format!("{base}/reports/daily")).await.map_err(e)?;
+    fill(c, "#r-plan", "明天回访林冲").await;
+    click(c, "#submit-report").await;
+    let state = text(c, "#report-state").await;
+    assert!(state.contains("已提交"), "{state}");
     phone_sign_out(c).await;
 
     // The manager sees it waiting on the today page and approves it.
@@ -202,6 +208,29 @@ async fn run(c: &Client, base: &str) -> Result<(), String> {
         .await
         .map_err(e)?;
     assert!(text(c, "#lead-status").await.contains("已战败"));
+    // The manager's pages: the analytics with the funnel, traffic statistics, the
+    // consultant's report to sign, the store's settings.
+    c.goto(&format!("{base}/sales/analytics"))
+        .await
+        .map_err(e)?;
+    assert!(text(c, "h1").await.contains("销售分析"));
+    assert!(!text(c, "#kpi-conversion").await.is_empty());
+    assert!(text(c, "#forecast").await.contains("采用的成交率"));
+    c.goto(&format!("{base}/sales/analytics?by=source&from=2026-01-01"))
+        .await
+        .map_err(e)?;
+    text(c, "#breakdown").await;
+    c.goto(&format!("{base}/showroom/stats")).await.map_err(e)?;
+    assert!(text(c, "#registration-rate").await.contains('%'));
+    c.goto(&format!("{base}/reports/daily")).await.map_err(e)?;
+    click_xpath(c, "//table//tr[td[contains(., '李敏')]]//a").await;
+    fill(c, "#s-comment", "好").await;
+    click(c, "#sign-report").await;
+    assert!(text(c, "#report-state").await.contains("已签核"));
+    c.goto(&format!("{base}/settings/sales")).await.map_err(e)?;
+    fill(c, "#s-pool_after_days", "1").await;
+    click(c, "#save-settings").await;
+    assert!(text(c, "#err-pool_after_days").await.contains("3"));
     phone_sign_out(c).await;
     Ok(())
 }

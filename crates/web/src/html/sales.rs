@@ -182,7 +182,7 @@ fn yuan_to_fen(
         return None;
     }
     match t.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v < 1e11 => Some((v * 100.0).round() as i64),
+        Ok(v) if (0.0..1e11).contains(&v) => Some((v * 100.0).round() as i64),
         _ => {
             errors.push(ValidationError::new(
                 field,
