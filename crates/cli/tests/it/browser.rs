@@ -107,26 +107,73 @@ pub(crate) async fn browser(driver: &str, profile: &std::path::Path) -> Client {
         .expect("chromium session")
 }
 
+/// The text of the first element matching `css`, waiting up to 10 s for it. An element
+/// that goes stale between finding and reading (the page was replaced) is looked up again.
 pub(crate) async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("text")
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let el = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        match el.text().await {
+            Ok(t) => return t,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{css}: text: {e}"),
+        }
+    }
 }
 
+/// Clicks the first element matching `css`. When the click submits a form or follows a
+/// link (the application has no script, so both load a new page), waits until the old
+/// page is gone: the next lookup then reads the new page, never a stale copy of the old.
 pub(crate) async fn click(c: &Client, css: &str) {
-    c.wait()
+    let el = c
+        .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let navigates = c
+        .execute(
+            "const e = arguments[0].closest('button, input[type=submit], a[href]');
+             if (!e) return false;
+             if (e.tagName === 'A') return !e.getAttribute('href').startsWith('#');
+             if (!e.form) return false;
+             return (e.getAttribute('type') || 'submit') === 'submit';",
+            vec![serde_json::to_value(&el).expect("element")],
+        )
         .await
-        .expect("click");
+        .expect("inspect click target")
+        .as_bool()
+        .unwrap_or(false);
+    if navigates {
+        c.execute("window.__dealerbaseOldPage = true; return null;", vec![])
+            .await
+            .expect("mark page");
+    }
+    el.click()
+        .await
+        .unwrap_or_else(|e| panic!("{css}: click: {e}"));
+    if navigates {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let old = c
+                .execute("return window.__dealerbaseOldPage === true;", vec![])
+                .await
+                .map(|v| v.as_bool().unwrap_or(false))
+                .unwrap_or(false);
+            if !old {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 pub(crate) async fn fill(c: &Client, css: &str, value: &str) {
