@@ -14,6 +14,13 @@ fn print(r: &GenerationReport) {
         "  vehicles predicted {} · no-shows {} · escalations {} · {} ms",
         r.vehicles, r.no_shows, r.escalations, r.elapsed_ms
     );
+    let steps: Vec<String> = r
+        .timings_ms
+        .iter()
+        .filter(|(_, ms)| *ms > 0)
+        .map(|(step, ms)| format!("{step} {ms} ms"))
+        .collect();
+    eprintln!("  time by step: {}", steps.join(" · "));
 }
 
 /// Runs the generation for a day (idempotent: a second run creates nothing new). The

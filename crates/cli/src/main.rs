@@ -4,6 +4,7 @@
 
 mod aftersales;
 mod bench;
+mod bench_management;
 mod bench_sales;
 mod export;
 mod import;
@@ -101,11 +102,13 @@ enum Command {
         /// Number of customers to sample
         #[arg(long, default_value_t = 500)]
         samples: u32,
-        /// customers (searches and the 360 document), sales (analytics and traffic pages) or
-        /// aftersales (the daily reminder generation, twice)
+        /// customers (searches and the 360 document), sales (analytics and traffic pages),
+        /// aftersales (the daily reminder generation, twice) or management (the group's
+        /// management dashboard for a month, a store's, the monthly report)
         #[arg(long, default_value = "customers")]
         scenario: String,
-        /// The day the aftersales scenario generates for (YYYY-MM-DD); default today
+        /// The day the aftersales scenario generates for, or whose month the management
+        /// scenario ends with (YYYY-MM-DD); default today
         #[arg(long)]
         as_of: Option<String>,
     },
@@ -353,7 +356,7 @@ async fn run(cmd: Command) -> Result<()> {
             db,
             samples,
             scenario,
-            ..
+            as_of,
         } => {
             let database = open(&db).await?;
             let customers = database.max_id("customer").await?;
@@ -361,7 +364,20 @@ async fn run(cmd: Command) -> Result<()> {
             let reports = match scenario.as_str() {
                 "customers" => bench::run(&services(database), samples).await?,
                 "sales" => bench_sales::run(&services(database), samples).await?,
-                other => bail!("--scenario {other:?}: use customers, sales or aftersales"),
+                "management" => match as_of {
+                    Some(_) => {
+                        let day = as_of_date(as_of)?;
+                        let svc = Services::new(
+                            database,
+                            Arc::new(dealerbase_domain::FixedClock::on(day)),
+                        );
+                        bench_management::run(&svc, samples).await?
+                    }
+                    None => bench_management::run(&services(database), samples).await?,
+                },
+                other => {
+                    bail!("--scenario {other:?}: use customers, sales, aftersales or management")
+                }
             };
             println!(
                 "| operation ({customers} customers, {leads} leads) | samples | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"

@@ -11,6 +11,7 @@
 mod aftersales;
 mod data;
 mod generate;
+mod management;
 pub mod rng;
 mod sales;
 
@@ -240,6 +241,7 @@ pub async fn generate(
     db.after_bulk_load(generate::TABLES, &recreate).await?;
     aftersales::seed(db, opts.as_of).await?;
     sales::enrich(db, opts.seed, opts.as_of).await?;
+    management::seed(db, opts.as_of).await?;
     Ok(DemoSummary {
         logins,
         counts: db.counts().await?,

@@ -93,6 +93,221 @@ impl Default for AftersalesSettings {
     }
 }
 
+/// The fields of the after-sales settings form, in the order the page shows them. Lists are
+/// typed comma-separated (`14, 7, 0`); a delivery follow-up is `days role` (`3 sales_consultant`).
+pub const SETTINGS_FIELDS: &[&str] = &[
+    "maintenance_reminder_days",
+    "first_service_closing_days",
+    "service_grace_days",
+    "service_grace_km",
+    "default_daily_km",
+    "insurance_list_days",
+    "insurance_contact_days",
+    "inspection_days",
+    "warranty_days",
+    "birthday_days",
+    "anniversary_days",
+    "holiday_days",
+    "holiday_vip_only",
+    "lapse_months",
+    "delivery_follow_up",
+    "service_follow_up_days",
+    "complaint_follow_up_days",
+    "call_attempts",
+    "complaint_contact_working_days",
+    "complaint_outcome_working_days",
+    "complaint_close_working_days",
+    "low_score",
+    "catch_up_days",
+];
+
+fn join_days(v: &[i64]) -> String {
+    v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// A whole number typed in a settings field.
+fn int_field(field: &str, text: &str) -> Result<i64, ValidationError> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| ValidationError::new(field, text, Rule::Number))
+}
+
+/// A comma-separated list of whole numbers (at least one).
+fn days_field(field: &str, text: &str) -> Result<Vec<i64>, ValidationError> {
+    let parts: Vec<&str> = text
+        .split([',', '，', ' ', '、'])
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err(ValidationError::new(field, text, Rule::Required));
+    }
+    parts.iter().map(|p| int_field(field, p)).collect()
+}
+
+impl AftersalesSettings {
+    /// The settings as the form's (field, text) pairs, in [`SETTINGS_FIELDS`] order.
+    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
+        SETTINGS_FIELDS
+            .iter()
+            .map(|f| {
+                let v = match *f {
+                    "maintenance_reminder_days" => join_days(&self.maintenance_reminder_days),
+                    "first_service_closing_days" => self.first_service_closing_days.to_string(),
+                    "service_grace_days" => self.service_grace_days.to_string(),
+                    "service_grace_km" => self.service_grace_km.to_string(),
+                    "default_daily_km" => self.default_daily_km.to_string(),
+                    "insurance_list_days" => join_days(&self.insurance_list_days),
+                    "insurance_contact_days" => join_days(&self.insurance_contact_days),
+                    "inspection_days" => self.inspection_days.to_string(),
+                    "warranty_days" => self.warranty_days.to_string(),
+                    "birthday_days" => self.birthday_days.to_string(),
+                    "anniversary_days" => self.anniversary_days.to_string(),
+                    "holiday_days" => self.holiday_days.to_string(),
+                    "holiday_vip_only" => self.holiday_vip_only.to_string(),
+                    "lapse_months" => self.lapse_months.to_string(),
+                    "delivery_follow_up" => self
+                        .delivery_follow_up
+                        .iter()
+                        .map(|(d, r)| format!("{d} {}", r.code()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    "service_follow_up_days" => self.service_follow_up_days.to_string(),
+                    "complaint_follow_up_days" => self.complaint_follow_up_days.to_string(),
+                    "call_attempts" => self.call_attempts.to_string(),
+                    "complaint_contact_working_days" => {
+                        self.complaint_contact_working_days.to_string()
+                    }
+                    "complaint_outcome_working_days" => {
+                        self.complaint_outcome_working_days.to_string()
+                    }
+                    "complaint_close_working_days" => self.complaint_close_working_days.to_string(),
+                    "low_score" => self.low_score.to_string(),
+                    _ => self.catch_up_days.to_string(),
+                };
+                (*f, v)
+            })
+            .collect()
+    }
+
+    /// Reads the settings form: every field of [`SETTINGS_FIELDS`] (a missing one keeps
+    /// `base`'s value; an unchecked `holiday_vip_only` box is absent, so it is read as
+    /// "false" when `checkbox_sent` says the form was the page's own), then validates.
+    /// Errors name the field, the value typed and the rule.
+    pub fn from_fields(
+        base: &AftersalesSettings,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<AftersalesSettings, Vec<ValidationError>> {
+        let mut s = base.clone();
+        let mut errors = Vec::new();
+        for f in SETTINGS_FIELDS {
+            let text = match get(f) {
+                Some(t) => t,
+                None if *f == "holiday_vip_only" => "false".into(),
+                None => continue,
+            };
+            let int = |errors: &mut Vec<ValidationError>| match int_field(f, &text) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            };
+            let days = |errors: &mut Vec<ValidationError>| match days_field(f, &text) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            };
+            let u32_of = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+            match *f {
+                "maintenance_reminder_days" => {
+                    if let Some(v) = days(&mut errors) {
+                        s.maintenance_reminder_days = v;
+                    }
+                }
+                "insurance_list_days" => {
+                    if let Some(v) = days(&mut errors) {
+                        s.insurance_list_days = v;
+                    }
+                }
+                "insurance_contact_days" => {
+                    if let Some(v) = days(&mut errors) {
+                        s.insurance_contact_days = v;
+                    }
+                }
+                "holiday_vip_only" => {
+                    s.holiday_vip_only = matches!(text.trim(), "true" | "on" | "1" | "yes");
+                }
+                "default_daily_km" | "low_score" => match text.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() => {
+                        if *f == "low_score" {
+                            s.low_score = v;
+                        } else {
+                            s.default_daily_km = v;
+                        }
+                    }
+                    _ => errors.push(ValidationError::new(*f, text.as_str(), Rule::Number)),
+                },
+                "delivery_follow_up" => {
+                    let mut calls = Vec::new();
+                    for part in text
+                        .split([',', '，', '、'])
+                        .filter(|p| !p.trim().is_empty())
+                    {
+                        // `3 sales_consultant`, `3 销售顾问` or `3 Sales consultant`.
+                        let part = part.trim();
+                        let (day, role) =
+                            part.split_once(char::is_whitespace).unwrap_or((part, ""));
+                        if role.trim().is_empty() {
+                            errors.push(ValidationError::new(*f, part, Rule::Required));
+                            continue;
+                        }
+                        match (int_field(f, day), Role::parse(f, role)) {
+                            (Ok(d), Ok(r)) => calls.push((d, r)),
+                            (Err(e), _) | (_, Err(e)) => errors.push(e),
+                        }
+                    }
+                    s.delivery_follow_up = calls;
+                }
+                _ => {
+                    if let Some(v) = int(&mut errors) {
+                        match *f {
+                            "first_service_closing_days" => s.first_service_closing_days = v,
+                            "service_grace_days" => s.service_grace_days = v,
+                            "service_grace_km" => s.service_grace_km = v,
+                            "inspection_days" => s.inspection_days = v,
+                            "warranty_days" => s.warranty_days = v,
+                            "birthday_days" => s.birthday_days = v,
+                            "anniversary_days" => s.anniversary_days = v,
+                            "holiday_days" => s.holiday_days = v,
+                            "lapse_months" => s.lapse_months = u32_of(v),
+                            "service_follow_up_days" => s.service_follow_up_days = v,
+                            "complaint_follow_up_days" => s.complaint_follow_up_days = v,
+                            "call_attempts" => s.call_attempts = u32_of(v),
+                            "complaint_contact_working_days" => {
+                                s.complaint_contact_working_days = u32_of(v)
+                            }
+                            "complaint_outcome_working_days" => {
+                                s.complaint_outcome_working_days = u32_of(v)
+                            }
+                            "complaint_close_working_days" => {
+                                s.complaint_close_working_days = u32_of(v)
+                            }
+                            _ => s.catch_up_days = v,
+                        }
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        s.validate()?;
+        Ok(s)
+    }
+}
+
 impl AftersalesSettings {
     /// Checks a configuration typed by an administrator.
     pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
@@ -131,6 +346,47 @@ impl AftersalesSettings {
             &mut errors,
         );
         range("low_score", self.low_score as i64, 0, 1000, &mut errors);
+        for (field, v, min, max) in [
+            (
+                "first_service_closing_days",
+                self.first_service_closing_days,
+                0,
+                90,
+            ),
+            ("service_grace_days", self.service_grace_days, 0, 180),
+            ("service_grace_km", self.service_grace_km, 0, 10_000),
+            ("default_daily_km", self.default_daily_km as i64, 1, 1000),
+            ("inspection_days", self.inspection_days, 0, 180),
+            ("warranty_days", self.warranty_days, 0, 180),
+            ("birthday_days", self.birthday_days, 0, 30),
+            ("anniversary_days", self.anniversary_days, 0, 30),
+            ("holiday_days", self.holiday_days, 0, 30),
+            ("service_follow_up_days", self.service_follow_up_days, 1, 30),
+            (
+                "complaint_follow_up_days",
+                self.complaint_follow_up_days,
+                1,
+                30,
+            ),
+            (
+                "complaint_contact_working_days",
+                self.complaint_contact_working_days as i64,
+                1,
+                30,
+            ),
+            (
+                "complaint_outcome_working_days",
+                self.complaint_outcome_working_days as i64,
+                1,
+                60,
+            ),
+            ("catch_up_days", self.catch_up_days, 0, 30),
+        ] {
+            range(field, v, min, max, &mut errors);
+        }
+        for (d, _) in &self.delivery_follow_up {
+            range("delivery_follow_up", *d, 1, 365, &mut errors);
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -1299,5 +1555,67 @@ mod tests {
         };
         let e = bad.validate().unwrap_err();
         assert_eq!(e[0].field, "lapse_months");
+    }
+
+    #[test]
+    fn settings_form_round_trip_and_field_errors() {
+        let s = AftersalesSettings::default();
+        let fields: std::collections::HashMap<&str, String> = s.to_fields().into_iter().collect();
+        assert_eq!(fields["maintenance_reminder_days"], "14, 7, 0");
+        assert_eq!(
+            fields["delivery_follow_up"],
+            "3 sales_consultant, 7 sales_manager, 30 care_specialist"
+        );
+        // The page's own fields read back give the same settings.
+        let back = AftersalesSettings::from_fields(&s, |k| fields.get(k).cloned()).unwrap();
+        assert_eq!(back, s);
+        // Typed changes: full-width commas, an unchecked box (absent), a new follow-up list.
+        let typed = |k: &str| -> Option<String> {
+            match k {
+                "maintenance_reminder_days" => Some("21，7, 0".into()),
+                "holiday_vip_only" => None,
+                "delivery_follow_up" => Some("2 sales_consultant".into()),
+                "lapse_months" => Some(" 18 ".into()),
+                other => fields.get(other).cloned(),
+            }
+        };
+        let changed = AftersalesSettings::from_fields(&s, typed).unwrap();
+        assert_eq!(changed.maintenance_reminder_days, vec![21, 7, 0]);
+        assert!(!changed.holiday_vip_only);
+        assert_eq!(changed.delivery_follow_up, vec![(2, Role::SalesConsultant)]);
+        assert_eq!(changed.lapse_months, 18);
+        // Bad input: each error names the field, the value typed and the rule.
+        let bad = |k: &str| -> Option<String> {
+            match k {
+                "inspection_days" => Some("abc".into()),
+                "delivery_follow_up" => Some("3 janitor".into()),
+                "call_attempts" => Some("99".into()),
+                other => fields.get(other).cloned(),
+            }
+        };
+        let e = AftersalesSettings::from_fields(&s, bad).unwrap_err();
+        assert!(
+            e.iter().any(|e| e.field == "inspection_days"
+                && e.value == "abc"
+                && e.rule == Rule::Number)
+        );
+        assert!(
+            e.iter()
+                .any(|e| e.field == "delivery_follow_up" && e.value == "janitor")
+        );
+        // Range checks run only once every field parses.
+        let e = AftersalesSettings::from_fields(&s, |k| {
+            if k == "call_attempts" {
+                Some("99".into())
+            } else {
+                fields.get(k).cloned()
+            }
+        })
+        .unwrap_err();
+        assert_eq!(
+            (e[0].field.as_str(), e[0].value.as_str()),
+            ("call_attempts", "99")
+        );
+        assert_eq!(e[0].rule, Rule::OutOfRange { min: 1, max: 10 });
     }
 }

@@ -8,6 +8,7 @@ pub mod class;
 pub mod clock;
 pub mod dates;
 pub mod error;
+pub mod kpi;
 pub mod lunar;
 pub mod mask;
 pub mod mobile;

@@ -40,13 +40,28 @@ pub struct GenerationReport {
     pub no_shows: u64,
     pub escalations: usize,
     pub elapsed_ms: u128,
+    /// (step, milliseconds) — where the run's time went, for the benchmark.
+    pub timings_ms: Vec<(String, u128)>,
+    #[serde(skip)]
+    mark: Option<std::time::Instant>,
 }
 
 impl GenerationReport {
     pub fn total(&self) -> u64 {
         self.created.iter().map(|(_, n)| n).sum()
     }
+    /// Charges the time since the previous step to `step`.
+    fn lap(&mut self, step: &str) {
+        let now = std::time::Instant::now();
+        let ms = self.mark.map_or(0, |m| now.duration_since(m).as_millis());
+        self.mark = Some(now);
+        match self.timings_ms.iter_mut().find(|(r, _)| r == step) {
+            Some((_, t)) => *t += ms,
+            None => self.timings_ms.push((step.to_string(), ms)),
+        }
+    }
     fn add(&mut self, rule: &str, n: u64) {
+        self.lap(rule);
         match self.created.iter_mut().find(|(r, _)| r == rule) {
             Some((_, m)) => *m += n,
             None => self.created.push((rule.to_string(), n)),
@@ -127,6 +142,51 @@ impl Acc {
                 km: *km as i64,
             })
             .collect()
+    }
+}
+
+/// The stored values of a vehicle's prediction row (without the day it changed).
+struct StatusValues {
+    store: Id,
+    customer: Id,
+    daily_km: f64,
+    rate_source: &'static str,
+    service_no: i64,
+    due_on: NaiveDate,
+    due_rule: &'static str,
+    due_km: i64,
+    windows: [(NaiveDate, NaiveDate, &'static str); 2],
+}
+
+impl StatusValues {
+    /// FNV-1a over the values: equal values give the same digest in every version and on
+    /// every machine (std's hasher promises neither), so an unchanged row is never rewritten.
+    fn digest(&self) -> i64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            // A separator, so that ("ab", "c") and ("a", "bc") differ.
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        };
+        let day = |d: NaiveDate| i64::from(d.num_days_from_ce()).to_le_bytes();
+        feed(&self.store.to_le_bytes());
+        feed(&self.customer.to_le_bytes());
+        feed(&self.daily_km.to_bits().to_le_bytes());
+        feed(self.rate_source.as_bytes());
+        feed(&self.service_no.to_le_bytes());
+        feed(&day(self.due_on));
+        feed(self.due_rule.as_bytes());
+        feed(&self.due_km.to_le_bytes());
+        for (due, closes, status) in &self.windows {
+            feed(&day(*due));
+            feed(&day(*closes));
+            feed(status.as_bytes());
+        }
+        h as i64
     }
 }
 
@@ -262,6 +322,7 @@ impl Services {
         let started = std::time::Instant::now();
         let now = self.clock.now();
         let mut r = GenerationReport::default();
+        r.lap("start");
         let groups = self.settings_groups().await?;
         for (s, stores) in &groups {
             let cu = s.catch_up_days;
@@ -397,7 +458,9 @@ impl Services {
         );
         r.no_shows = self.db.mark_no_shows(today, now).await?;
         r.escalations = self.escalate_complaints(today).await?;
+        r.lap("no_shows_escalations");
         let (vehicles, maintenance) = self.predict_maintenance(today, &groups).await?;
+        r.lap("maintenance_prediction");
         r.vehicles = vehicles;
         for (rule, n) in maintenance {
             r.add(rule, n);
@@ -442,6 +505,11 @@ impl Services {
                 break;
             }
         }
+        let t0 = std::time::Instant::now();
+        tracing::info!(
+            vehicles = facts.len(),
+            "maintenance prediction: vehicles read"
+        );
         let mut accs = vec![Acc::default(); facts.len()];
         let index = |id: Id| facts.binary_search_by_key(&id, |f| f.id).ok();
         let mut buf = Vec::new();
@@ -480,6 +548,10 @@ impl Services {
                 None => break,
             }
         }
+        tracing::info!(
+            ms = t0.elapsed().as_millis() as u64,
+            "maintenance prediction: work orders and readings folded"
+        );
         let mut elsewhere: HashMap<Id, Vec<NaiveDate>> = HashMap::new();
         for (v, d) in self.db.services_elsewhere().await? {
             elsewhere.entry(v).or_default().push(d);
@@ -524,8 +596,23 @@ impl Services {
                 None => blocked_customers.insert(c),
             };
         }
+        tracing::info!(
+            ms = t0.elapsed().as_millis() as u64,
+            "maintenance prediction: bookings and blocks read"
+        );
+        // The current rows' digests: only vehicles whose prediction changed are rewritten.
+        let mut digests: HashMap<Id, i64> = if fresh {
+            self.db
+                .service_status_digests()
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            HashMap::new()
+        };
         let mut tasks: Vec<TaskRow> = Vec::new();
         let mut rows = st::service_status_rows();
+        let mut ids: Vec<Id> = Vec::new();
         let mut written = 0usize;
         for ((f, acc), own) in facts.iter().zip(&accs).zip(&own) {
             let s = settings_of_store.get(&f.store).copied().unwrap_or(&default);
@@ -548,30 +635,49 @@ impl Services {
             let away = elsewhere.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
             let (p, w) = predict(f, acc, away, rate, s, today);
             if fresh {
-                use st::val;
-                rows.push([
-                    val(today),
-                    val(f.id),
-                    val(f.store),
-                    val(f.customer),
-                    val((p.rate.km_per_day * 10.0).round() / 10.0),
-                    val(p.rate.source.code()),
-                    val(p.service_no as i64),
-                    val(p.due_on),
-                    val(p.rule.code()),
-                    val(p.due_km),
-                    val(p.km_today),
-                    val(w[0].due_on),
-                    val(w[0].closes_on),
-                    val(w[0].status.code()),
-                    val(w[1].due_on),
-                    val(w[1].closes_on),
-                    val(w[1].status.code()),
-                ]);
-                if rows.len() >= 50_000 {
-                    self.db.write_service_status(&rows).await?;
-                    written += rows.len();
-                    rows = st::service_status_rows();
+                let row = StatusValues {
+                    store: f.store,
+                    customer: f.customer,
+                    daily_km: (p.rate.km_per_day * 10.0).round() / 10.0,
+                    rate_source: p.rate.source.code(),
+                    service_no: p.service_no as i64,
+                    due_on: p.due_on,
+                    due_rule: p.rule.code(),
+                    due_km: p.due_km,
+                    windows: [
+                        (w[0].due_on, w[0].closes_on, w[0].status.code()),
+                        (w[1].due_on, w[1].closes_on, w[1].status.code()),
+                    ],
+                };
+                let digest = row.digest();
+                if digests.remove(&f.id) != Some(digest) {
+                    use st::val;
+                    ids.push(f.id);
+                    rows.push([
+                        val(f.id),
+                        val(today),
+                        val(row.store),
+                        val(row.customer),
+                        val(row.daily_km),
+                        val(row.rate_source),
+                        val(row.service_no),
+                        val(row.due_on),
+                        val(row.due_rule),
+                        val(row.due_km),
+                        val(row.windows[0].0),
+                        val(row.windows[0].1),
+                        val(row.windows[0].2),
+                        val(row.windows[1].0),
+                        val(row.windows[1].1),
+                        val(row.windows[1].2),
+                        val(digest),
+                    ]);
+                    if rows.len() >= 50_000 {
+                        self.db.replace_service_status(&ids, &rows).await?;
+                        written += rows.len();
+                        rows = st::service_status_rows();
+                        ids.clear();
+                    }
                 }
             }
             if booked.contains(&f.id)
@@ -625,14 +731,21 @@ impl Services {
             }
         }
         if fresh {
-            if !rows.is_empty() {
+            // Vehicles no longer predicted (sold on, no delivery date) lose their row.
+            ids.extend(digests.keys());
+            if !ids.is_empty() {
                 written += rows.len();
-                self.db.write_service_status(&rows).await?;
+                self.db.replace_service_status(&ids, &rows).await?;
             }
             self.db
                 .finish_service_status(today, written as i64, self.clock.now())
                 .await?;
         }
+        tracing::info!(
+            ms = t0.elapsed().as_millis() as u64,
+            written,
+            "maintenance prediction: predicted and snapshot written"
+        );
         let mut maintenance = 0;
         let mut first = 0;
         for t in &tasks {

@@ -55,6 +55,11 @@ impl Services {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "mining snapshot failed"),
         }
+        // Fresh planner statistics after the night's writes (SQLite's advice for
+        // long-lived databases).
+        if let Err(e) = self.db.refresh_statistics().await {
+            tracing::error!(error = %e, "refreshing planner statistics failed");
+        }
         self.db.finish_job(DAILY_JOB, holder, today).await?;
         tracing::info!(?report, "daily jobs done");
         Ok(Some(report))

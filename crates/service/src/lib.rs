@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod input;
 pub mod jobs;
+pub mod management;
 pub mod merge;
 pub mod mining;
 pub mod mining_views;
@@ -190,6 +191,11 @@ fn forbidden_zh(what: &str) -> &str {
         "approve defeats" => "审批战败",
         "submit daily reports" => "提交营业日报",
         "sign daily reports" => "签核营业日报",
+        // management
+        "group figures" => "查看集团或品牌汇总数据",
+        "store figures" => "查看门店汇总数据",
+        "enter operating costs" => "录入运营费用",
+        "set targets" => "设定目标",
         other => other,
     }
 }

@@ -313,6 +313,8 @@ pub struct MiningDashboard {
     /// and model for the group; by store (only the chosen store in a store view).
     #[schema(value_type = Object)]
     pub retention: Value,
+    /// Names of the vehicle models in the retention curves by model (`retention.model`).
+    pub model_names: Vec<(Id, String)>,
     /// Months since the last visit after which fewer than `critical_threshold` of owners
     /// return within a year (group level).
     pub critical_month: Option<f64>,
@@ -633,6 +635,22 @@ impl Services {
             pareto,
             lorenz,
             gini,
+            model_names: {
+                let used: std::collections::HashSet<i64> = retention["model"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|s| s["curves"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|c| c["group"].as_i64())
+                    .collect();
+                self.db
+                    .vehicle_models()
+                    .await?
+                    .into_iter()
+                    .filter(|m| used.contains(&m.id))
+                    .map(|m| (m.id, m.name))
+                    .collect()
+            },
             critical_month: retention["critical_month"].as_f64(),
             critical_threshold: retention["critical_threshold"].as_f64(),
             retention,

@@ -8,7 +8,7 @@
 //! by the domain rule and bound as parameters (no date arithmetic in SQL), so a 50-store
 //! group takes a handful of statements, not a round trip per customer.
 
-use crate::bulk::{TableRows, Val};
+use crate::bulk::{BulkConn, TableRows, Val};
 use crate::model::Id;
 use crate::sql::{Scope, Sql, bind_args};
 use crate::{Db, Pool, Result, StoreError, on_pool};
@@ -239,7 +239,6 @@ pub struct ServiceStatusRow {
     pub next_due_on: NaiveDate,
     pub next_due_rule: String,
     pub next_due_km: i64,
-    pub km_today: i64,
     pub first_due_on: NaiveDate,
     pub first_closes_on: NaiveDate,
     pub first_status: String,
@@ -855,8 +854,8 @@ impl Db {
         Ok(n)
     }
 
-    /// Starts today's prediction snapshot (replacing an incomplete one); false when a
-    /// complete one exists.
+    /// Starts today's prediction run (replacing an incomplete one); false when today's run
+    /// is complete.
     pub async fn begin_service_status(&self, as_of: NaiveDate, now: DateTime<Utc>) -> Result<bool> {
         on_pool!(self, p => {
             let done: Option<bool> = sqlx::query_scalar("SELECT complete FROM service_status_run WHERE as_of = $1")
@@ -865,7 +864,6 @@ impl Db {
                 return Ok(false);
             }
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM vehicle_service_status WHERE as_of = $1").bind(as_of).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM service_status_run WHERE as_of = $1").bind(as_of).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO service_status_run (as_of, started_at, complete) VALUES ($1, $2, FALSE)")
                 .bind(as_of).bind(now).execute(&mut *tx).await?;
@@ -874,23 +872,39 @@ impl Db {
         })
     }
 
-    /// Writes a batch of the snapshot (rows of [`SERVICE_STATUS_COLUMNS`]).
-    pub async fn write_service_status(&self, rows: &TableRows) -> Result<()> {
-        self.bulk_insert(std::slice::from_ref(rows)).await
+    /// Every vehicle's current prediction digest (to find the rows a run must rewrite).
+    pub async fn service_status_digests(&self) -> Result<Vec<(Id, i64)>> {
+        on_pool!(self, p => Ok(sqlx::query_as::<_, (Id, i64)>(
+            "SELECT vehicle_id, digest FROM vehicle_service_status").fetch_all(p).await?))
     }
 
-    /// Marks today's snapshot complete and removes older ones.
+    /// Replaces the prediction rows of `ids` by `rows` (rows of [`SERVICE_STATUS_COLUMNS`];
+    /// vehicles in `ids` without a row are removed), in one transaction: a vehicle's row is
+    /// always whole, from one run or the other.
+    pub async fn replace_service_status(&self, ids: &[Id], rows: &TableRows) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for chunk in ids.chunks(1000) {
+                let sql = format!("DELETE FROM vehicle_service_status WHERE vehicle_id IN ({})", id_list(chunk));
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            }
+            tx.write_rows(rows).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Marks today's run complete (with how many rows it rewrote) and forgets older runs.
     pub async fn finish_service_status(
         &self,
         as_of: NaiveDate,
-        vehicles: i64,
+        changed: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("UPDATE service_status_run SET complete = TRUE, vehicles = $2, finished_at = $3 WHERE as_of = $1")
-                .bind(as_of).bind(vehicles).bind(now).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM vehicle_service_status WHERE as_of < $1").bind(as_of).execute(&mut *tx).await?;
+                .bind(as_of).bind(changed).bind(now).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM service_status_run WHERE as_of < $1").bind(as_of).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -905,8 +919,7 @@ impl Db {
 
     pub async fn vehicle_service_status(&self, vehicle_id: Id) -> Result<Option<ServiceStatusRow>> {
         on_pool!(self, p => Ok(sqlx::query_as::<_, ServiceStatusRow>(
-            "SELECT s.* FROM vehicle_service_status s JOIN service_status_run r ON r.as_of = s.as_of AND r.complete \
-             WHERE s.vehicle_id = $1 ORDER BY s.as_of DESC LIMIT 1")
+            "SELECT * FROM vehicle_service_status WHERE vehicle_id = $1")
             .bind(vehicle_id).fetch_optional(p).await?))
     }
 
@@ -944,7 +957,7 @@ impl Db {
     pub async fn model_daily_km(&self, model_id: Id) -> Result<Option<f64>> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, Option<f64>>(
             "SELECT AVG(s.daily_km) FROM vehicle_service_status s JOIN vehicle v ON v.id = s.vehicle_id \
-             WHERE s.as_of = (SELECT MAX(as_of) FROM service_status_run WHERE complete) AND s.rate_source = 'own' AND v.model_id = $1")
+             WHERE s.rate_source = 'own' AND v.model_id = $1")
             .bind(model_id).fetch_one(p).await?))
     }
 
@@ -1470,8 +1483,7 @@ impl Db {
         let month = self.month_of(closes);
         let sql = format!(
             "SELECT {month} AS m, CAST(SUM(CASE WHEN {status} = 'done_here' THEN 1 ELSE 0 END) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
-             FROM vehicle_service_status WHERE as_of = (SELECT MAX(as_of) FROM service_status_run WHERE complete) \
-               AND store_id IN ({}) AND {closes} >= $1 AND {closes} <= $2 GROUP BY {month} ORDER BY 1",
+             FROM vehicle_service_status WHERE store_id IN ({}) AND {closes} >= $1 AND {closes} <= $2 GROUP BY {month} ORDER BY 1",
             id_list(stores)
         );
         on_pool!(self, p => Ok(sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(p).await?))
@@ -1487,11 +1499,10 @@ impl Db {
     ) -> Result<MonthlyRate> {
         let month = self.month_of("p.end_date");
         let sql = format!(
-            "SELECT {month} AS m, CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM insurance_policy n WHERE n.renewal_of = p.id) \
-               OR EXISTS (SELECT 1 FROM insurance_policy n WHERE n.vehicle_id = p.vehicle_id AND n.kind = p.kind AND n.start_date > p.start_date) \
-               THEN 1 ELSE 0 END) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+            "SELECT {month} AS m, CAST(SUM(CASE WHEN {renewed} THEN 1 ELSE 0 END) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
              FROM insurance_policy p WHERE p.store_id IN ({}) AND p.end_date >= $1 AND p.end_date <= $2 GROUP BY {month} ORDER BY 1",
-            id_list(stores)
+            id_list(stores),
+            renewed = crate::kpi::POLICY_RENEWED
         );
         on_pool!(self, p => Ok(sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(p).await?))
     }
@@ -1506,10 +1517,11 @@ impl Db {
     ) -> Result<MonthlyRate> {
         let month = self.month_of("t.due_on");
         let sql = format!(
-            "SELECT {month} AS m, CAST(SUM(CASE WHEN t.status = 'done' AND t.outcome = 'reached' THEN 1 ELSE 0 END) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
-             FROM task t WHERE t.store_id IN ({}) AND t.kind IN ('delivery_follow_up', 'service_follow_up', 'complaint_follow_up') \
-               AND t.status <> 'cancelled' AND t.due_on >= $1 AND t.due_on <= $2 GROUP BY {month} ORDER BY 1",
-            id_list(stores)
+            "SELECT {month} AS m, CAST(SUM(CASE WHEN {reached} THEN 1 ELSE 0 END) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+             FROM task t WHERE t.store_id IN ({}) AND {due} AND t.due_on >= $1 AND t.due_on <= $2 GROUP BY {month} ORDER BY 1",
+            id_list(stores),
+            reached = crate::kpi::FOLLOW_UP_REACHED,
+            due = crate::kpi::FOLLOW_UP_DUE
         );
         on_pool!(self, p => Ok(sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(p).await?))
     }
@@ -1607,8 +1619,8 @@ impl Db {
 
 /// The columns of `vehicle_service_status`, in the order rows are written.
 pub const SERVICE_STATUS_COLUMNS: &[&str] = &[
-    "as_of",
     "vehicle_id",
+    "as_of",
     "store_id",
     "customer_id",
     "daily_km",
@@ -1617,13 +1629,13 @@ pub const SERVICE_STATUS_COLUMNS: &[&str] = &[
     "next_due_on",
     "next_due_rule",
     "next_due_km",
-    "km_today",
     "first_due_on",
     "first_closes_on",
     "first_status",
     "second_due_on",
     "second_closes_on",
     "second_status",
+    "digest",
 ];
 
 /// A new batch of snapshot rows.

@@ -336,6 +336,44 @@ async fn generation_creates_each_reminder_once(t: &TestDb) {
             .expect("row");
     assert_eq!(snap.first_status, "done_here");
     assert_eq!(snap.next_service_no, 2);
+    assert_eq!(snap.as_of, today());
+    // The prediction is one current row per vehicle, rewritten only when it changes: the
+    // next day nothing changed, so every row keeps the day it was written; a new
+    // maintenance visit of v1 then rewrites v1's row.
+    let next = today() + chrono::Duration::days(1);
+    f.svc.generate_aftersales(next).await.expect("next day");
+    for v in [s.v1, s.v4] {
+        let row =
+            t.db.vehicle_service_status(v)
+                .await
+                .expect("row")
+                .expect("row");
+        assert_eq!(
+            row.as_of,
+            today(),
+            "an unchanged prediction is not rewritten: {row:?}"
+        );
+    }
+    work_order(
+        &t.db,
+        &f,
+        "WO-NEXT",
+        s.v1,
+        s.a,
+        "maintenance",
+        &next.to_string(),
+        16_000,
+    )
+    .await;
+    let third = next + chrono::Duration::days(1);
+    f.svc.generate_aftersales(third).await.expect("third day");
+    let v1 =
+        t.db.vehicle_service_status(s.v1)
+            .await
+            .expect("v1")
+            .expect("row");
+    assert_eq!(v1.as_of, third, "a changed prediction is rewritten");
+    assert!(v1.next_due_on > d("2026-12-07"), "{v1:?}");
     let k = f
         .svc
         .complaint(&f.manager1, s.open_complaint)

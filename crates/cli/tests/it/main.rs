@@ -8,12 +8,15 @@ mod aftersales;
 mod api;
 mod browser;
 mod browser_aftersales;
+mod browser_management;
 mod cli;
 mod harness;
 mod import;
 // imports, merges, exports (issue 4)
 mod import_records;
 mod import_web;
+// management KPIs, costs, targets (issue 9)
+mod management;
 mod merge;
 mod mining;
 mod mining_browser;

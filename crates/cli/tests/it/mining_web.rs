@@ -236,6 +236,15 @@ async fn the_dashboard_says_how_to_run_then_shows_the_snapshot_by_scope() {
     );
 
     hand_snapshot(&app.t, f).await;
+    // Retention by model in the run's summary: the group view draws it, named by the model.
+    app.t
+        .db
+        .execute_admin(&format!(
+            r#"UPDATE mining_run SET summary_json = '{{"retention": {{"model": [{{"service": 1, "curves": [{{"group": {}, "median": 6, "time": [3, 6], "at_risk": [10, 4], "survival": [0.6, 0.4]}}]}}]}}}}'"#,
+            f.model
+        ))
+        .await
+        .expect("summary");
     // The store manager: S01's figures (3 customers, 2 at high risk), every chart.
     let html = manager.get("/mining").await.body();
     assert_eq!(by_id(&html, "kpi-customers"), "3");
@@ -255,6 +264,10 @@ async fn the_dashboard_says_how_to_run_then_shows_the_snapshot_by_scope() {
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
     }
+    assert!(
+        !html.contains("chart-retention-model"),
+        "a store's staff see their own store's curves, not the group's by model"
+    );
     assert!(html.contains("重要价值客户") && html.contains("铂金客户"));
     assert!(
         !html.contains("mining-store-select"),
@@ -271,6 +284,8 @@ async fn the_dashboard_says_how_to_run_then_shows_the_snapshot_by_scope() {
     let html = group.get("/mining").await.body();
     assert_eq!(by_id(&html, "kpi-customers"), "4");
     assert!(html.contains("mining-store-select"));
+    assert!(html.contains("id=\"chart-retention-model\""));
+    assert!(html.contains("速腾 200TSI"), "the model's curve is named");
     let html = group
         .get(&format!("/mining?store={}", f.store2))
         .await

@@ -726,6 +726,103 @@ async fn forms_keep_input_and_explain_errors_in_the_users_language() {
 }
 
 #[tokio::test]
+async fn aftersales_settings_are_a_form_with_errors_next_to_each_field() {
+    let app = start().await;
+    let mut b = Browser::new(&app.base);
+    b.sign_in("admin", "password123").await;
+    let page = b
+        .get(&format!("/aftersales/settings?store={}", app.f.store1))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    // One labelled input per setting, the defaults of DOMAIN.md §3 filled in; a store picker
+    // for a user who sees several stores.
+    for text in [
+        "name=\"maintenance_reminder_days\" type=\"text\" inputmode=\"decimal\" value=\"14, 7, 0\"",
+        "name=\"insurance_contact_days\" type=\"text\" inputmode=\"decimal\" value=\"45, 33, 30\"",
+        "保养提醒（到期前天数）",
+        "id=\"settings-store\"",
+        "name=\"holiday_vip_only\" type=\"checkbox\" value=\"true\" checked",
+    ] {
+        assert!(page.body.contains(text), "{text} missing");
+    }
+    assert!(!page.body.contains("<textarea"));
+    let t = b.csrf().await;
+    let store = app.f.store1.to_string();
+    let r = b
+        .post(
+            "/aftersales/settings",
+            &[
+                ("_csrf", t.as_str()),
+                ("store", store.as_str()),
+                ("maintenance_reminder_days", "21, 7, 0"),
+                ("inspection_days", "abc"),
+                ("lapse_months", "18"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"err-inspection_days\""), "{}", r.body);
+    assert!(r.body.contains("“abc”"));
+    assert!(r.body.contains("value=\"21, 7, 0\""), "typed value kept");
+    // Nothing was saved by the rejected form.
+    let s = app
+        .svc
+        .store_aftersales_settings(app.f.store1)
+        .await
+        .unwrap();
+    assert_eq!(s.maintenance_reminder_days, vec![14, 7, 0]);
+    let r = b
+        .post(
+            "/aftersales/settings",
+            &[
+                ("_csrf", t.as_str()),
+                ("store", store.as_str()),
+                ("maintenance_reminder_days", "21，7, 0"),
+                ("lapse_months", "18"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("id=\"saved\""));
+    let s = app
+        .svc
+        .store_aftersales_settings(app.f.store1)
+        .await
+        .unwrap();
+    assert_eq!(s.maintenance_reminder_days, vec![21, 7, 0]);
+    assert_eq!(s.lapse_months, 18);
+    assert!(!s.holiday_vip_only, "an unchecked box is off");
+    assert_eq!(
+        s.insurance_contact_days,
+        vec![45, 33, 30],
+        "fields not sent keep their value"
+    );
+    // The KPI page lets a user who sees several stores pick one; the link to the settings
+    // keeps the store.
+    let kpi = b
+        .get(&format!("/aftersales/kpi?store={}", app.f.store1))
+        .await;
+    assert_eq!(kpi.status, StatusCode::OK);
+    assert!(kpi.body.contains("id=\"kpi-store\""));
+    assert!(
+        kpi.body
+            .contains(&format!("<option value=\"{}\" selected>", app.f.store1))
+    );
+    assert!(
+        kpi.body
+            .contains(&format!("/aftersales/settings?store={}", app.f.store1))
+    );
+    let mut m = Browser::new(&app.base);
+    m.sign_in("s01.manager", "password123").await;
+    let kpi = m.get("/aftersales/kpi").await;
+    assert_eq!(kpi.status, StatusCode::OK);
+    assert!(
+        !kpi.body.contains("id=\"kpi-store\""),
+        "one store's manager has no picker"
+    );
+}
+
+#[tokio::test]
 async fn no_input_a_user_can_send_gives_a_server_error() {
     let app = start().await;
     let id = customer(&app.svc, &app.f.consultant_a, "冯远", "13600002222").await;

@@ -5,6 +5,7 @@ mod aftersales;
 mod export;
 mod imports;
 mod lists;
+mod management;
 mod mining;
 mod records;
 mod sales;
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(mining::router())
         .merge(aftersales::router())
         .merge(sales::router())
+        .merge(management::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

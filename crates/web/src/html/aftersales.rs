@@ -3,7 +3,9 @@
 //! advisor's arrival view, a car's due view, the complaint board and a complaint's timers,
 //! and the KPI page with charts. Thin: each handler calls one service.
 
-use super::{Ctx, F, PageResult, PathId, Q, Web, chart, i18n, nonempty, parse_id, render};
+use super::{
+    Ctx, F, PageError, PageResult, PathId, Q, Web, chart, i18n, nonempty, parse_id, render,
+};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -22,6 +24,7 @@ use dealerbase_service::aftersales::{
 use dealerbase_store::Task;
 use dealerbase_store::aftersales::{CallItem, Question, Questionnaire, RenewalItem};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 fn label_of<T: Copy>(
     r: Result<T, dealerbase_domain::ValidationError>,
@@ -702,6 +705,15 @@ struct KpiPage {
     l: Labels,
     k: AftersalesKpis,
     charts: Vec<(String, String)>,
+    /// The stores the user may pick (group roles); empty for one store's staff.
+    stores: Vec<(i64, String)>,
+    store_id: Option<i64>,
+}
+
+impl KpiPage {
+    fn is_store(&self, id: &i64) -> bool {
+        self.store_id == Some(*id)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -764,11 +776,18 @@ pub async fn kpi(State(s): State<AppState>, web: Web, Q(q): Q<KpiQuery>) -> Page
         k.advisors.iter().map(|(n, _, p)| (n.clone(), *p)).unzip();
     let title = t("as.kpi_csi_by_advisor");
     charts.push((title.clone(), chart::bar(&title, &names, &points, &no_data)));
+    let stores = if web.user.actor.store_id.is_none() {
+        settings_stores(&s, &web).await?
+    } else {
+        Vec::new()
+    };
     let page = KpiPage {
         c: web.ctx("nav.aftersales_kpi"),
         l: Labels(lang),
         k,
         charts,
+        stores,
+        store_id: parse_id(&q.store),
     };
     Ok(render(StatusCode::OK, &page, lang))
 }
@@ -786,17 +805,77 @@ pub struct SettingsQuery {
 struct SettingsPage {
     c: Ctx,
     store_id: i64,
-    json: String,
-    errors: Vec<String>,
+    stores: Vec<(i64, String)>,
+    fields: Vec<SettingField>,
+    has_errors: bool,
     saved: bool,
 }
 
-fn settings_store(web: &Web, q: &Option<String>) -> i64 {
-    parse_id(q).or(web.user.actor.store_id).unwrap_or(0)
+/// One input of the settings form: its name, label, hint, the text shown and its error.
+struct SettingField {
+    key: &'static str,
+    label: String,
+    hint: Option<String>,
+    value: String,
+    error: Option<String>,
+}
+
+impl SettingField {
+    fn is_bool(&self) -> bool {
+        self.key == "holiday_vip_only"
+    }
+    fn checked(&self) -> bool {
+        self.value == "true"
+    }
+}
+
+fn setting_fields(
+    values: Vec<(&'static str, String)>,
+    errors: &[dealerbase_domain::ValidationError],
+    lang: Lang,
+) -> Vec<SettingField> {
+    values
+        .into_iter()
+        .map(|(key, value)| {
+            let label = i18n::t(&format!("as.set.{key}"), lang).to_string();
+            SettingField {
+                key,
+                hint: {
+                    let k = format!("as.hint.{key}");
+                    let h = i18n::t(&k, lang);
+                    (h != k).then(|| h.to_string())
+                },
+                error: errors
+                    .iter()
+                    .find(|e| e.field == key)
+                    .map(|e| format!("{label} “{}”: {}", e.value, e.rule.message(lang))),
+                label,
+                value,
+            }
+        })
+        .collect()
+}
+
+fn settings_store(web: &Web, q: Option<&String>, stores: &[(i64, String)]) -> i64 {
+    parse_id(&q.cloned())
+        .or(web.user.actor.store_id)
+        .or(stores.first().map(|s| s.0))
+        .unwrap_or(0)
+}
+
+async fn settings_stores(s: &AppState, web: &Web) -> Result<Vec<(i64, String)>, PageError> {
+    Ok(s.services
+        .stores(&web.user.actor)
+        .await
+        .map_err(|e| web.err(e))?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect())
 }
 
 pub async fn settings(State(s): State<AppState>, web: Web, Q(q): Q<SettingsQuery>) -> PageResult {
-    let store_id = settings_store(&web, &q.store);
+    let stores = settings_stores(&s, &web).await?;
+    let store_id = settings_store(&web, q.store.as_ref(), &stores);
     let current = s
         .services
         .aftersales_settings_of(&web.user.actor, store_id)
@@ -805,50 +884,55 @@ pub async fn settings(State(s): State<AppState>, web: Web, Q(q): Q<SettingsQuery
     let page = SettingsPage {
         c: web.ctx("nav.aftersales_kpi"),
         store_id,
-        json: serde_json::to_string_pretty(&current).unwrap_or_default(),
-        errors: Vec::new(),
+        stores,
+        fields: setting_fields(current.to_fields(), &[], web.lang()),
+        has_errors: false,
         saved: false,
     };
     Ok(render(StatusCode::OK, &page, web.lang()))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct SettingsForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
-    store: Option<String>,
-    json: String,
-}
-
+/// Saves the settings form: each field is parsed and checked by
+/// `AftersalesSettings::from_fields`; errors are shown next to their field (422).
 pub async fn save_settings(
     State(s): State<AppState>,
     web: Web,
-    F(f): F<SettingsForm>,
+    F(f): F<HashMap<String, String>>,
 ) -> PageResult {
-    web.check_csrf(&f.csrf)?;
+    web.check_csrf(f.get("_csrf").map(String::as_str).unwrap_or(""))?;
     let lang = web.lang();
-    let store_id = settings_store(&web, &f.store);
-    let parsed = serde_json::from_str::<rules::AftersalesSettings>(&f.json);
-    let result = match parsed {
-        Ok(cfg) => s
+    let stores = settings_stores(&s, &web).await?;
+    let store_id = settings_store(&web, f.get("store"), &stores);
+    let current = s
+        .services
+        .aftersales_settings_of(&web.user.actor, store_id)
+        .await
+        .map_err(|e| web.err(e))?;
+    let parsed = rules::AftersalesSettings::from_fields(&current, |k| f.get(k).cloned());
+    let errors = match parsed {
+        Ok(cfg) => match s
             .services
             .set_aftersales_settings(&web.user.actor, store_id, &cfg)
             .await
-            .map_err(|e| match e {
-                dealerbase_service::ServiceError::Invalid(list) => Ok(list
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.rule.message(lang)))
-                    .collect::<Vec<_>>()),
-                other => Err(other),
-            }),
-        Err(e) => Err(Ok(vec![format!("JSON: {e}")])),
+        {
+            Ok(()) => Vec::new(),
+            Err(dealerbase_service::ServiceError::Invalid(list)) => list,
+            Err(e) => return Err(web.err(e)),
+        },
+        Err(list) => list,
     };
-    let errors = match result {
-        Ok(()) => Vec::new(),
-        Err(Ok(list)) => list,
-        Err(Err(e)) => return Err(web.err(e)),
-    };
+    // Re-show what was typed, so a mistake can be corrected in place.
+    let typed: Vec<(&'static str, String)> = rules::SETTINGS_FIELDS
+        .iter()
+        .map(|k| {
+            let v = match (f.get(*k), *k) {
+                (Some(v), _) => v.clone(),
+                (None, "holiday_vip_only") => "false".into(),
+                (None, _) => String::new(),
+            };
+            (*k, v)
+        })
+        .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -857,9 +941,10 @@ pub async fn save_settings(
     let page = SettingsPage {
         c: web.ctx("nav.aftersales_kpi"),
         store_id,
+        stores,
+        has_errors: !errors.is_empty(),
         saved: errors.is_empty(),
-        json: f.json,
-        errors,
+        fields: setting_fields(typed, &errors, lang),
     };
     Ok(render(status, &page, lang))
 }

@@ -137,6 +137,43 @@ fn km_series(
         .collect()
 }
 
+/// The `n` model cohorts with the most cars delivered, as curves to the 1st service,
+/// named by the model.
+fn top_model_curves(d: &MiningDashboard, n: usize) -> Vec<Series> {
+    let size = |s: &Series| s.points.len();
+    let names: std::collections::HashMap<i64, &str> = d
+        .model_names
+        .iter()
+        .map(|(id, n)| (*id, n.as_str()))
+        .collect();
+    // Cohort size = cars at risk at the first time point.
+    let mut sized: Vec<(i64, Series)> = d.retention["model"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["service"].as_i64() == Some(1))
+        .flat_map(|s| s["curves"].as_array().cloned().unwrap_or_default())
+        .map(|c| {
+            let at_risk = c["at_risk"]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let t: Vec<f64> = serde_json::from_value(c["time"].clone()).unwrap_or_default();
+            let sv: Vec<f64> = serde_json::from_value(c["survival"].clone()).unwrap_or_default();
+            let mut points = vec![(0.0, 1.0)];
+            points.extend(t.into_iter().zip(sv));
+            let id = c["group"].as_i64().unwrap_or(0);
+            let name = names
+                .get(&id)
+                .map_or_else(|| id.to_string(), |n| (*n).to_string());
+            (at_risk, Series { name, points })
+        })
+        .collect();
+    sized.sort_by(|a, b| b.0.cmp(&a.0).then(size(&b.1).cmp(&size(&a.1))));
+    sized.into_iter().take(n).map(|(_, s)| s).collect()
+}
+
 fn charts(d: &MiningDashboard, lang: Lang) -> Vec<(String, String, &'static str)> {
     let t = |k: &str| i18n::t(k, lang).to_string();
     let no_data = t("common.no_data");
@@ -216,6 +253,28 @@ fn charts(d: &MiningDashboard, lang: Lang) -> Vec<(String, String, &'static str)
                 &no_data,
             ),
             "chart-retention",
+        ));
+    }
+    // The group's largest model cohorts to the 1st service (group view only: a store's
+    // staff see their own store's curves above).
+    if d.store_name.is_none() {
+        let series = top_model_curves(d, 6);
+        let title = t("mining.retention_by_model");
+        out.push((
+            title.clone(),
+            chart::xy_lines(
+                &title,
+                &series,
+                &XyOptions {
+                    x_label: month,
+                    y_max: Some(1.0),
+                    percent: true,
+                    step: true,
+                    ..Default::default()
+                },
+                &no_data,
+            ),
+            "chart-retention-model",
         ));
     }
     let rc = &d.retention["return_curve"];

@@ -12,6 +12,7 @@ pub(crate) mod chart;
 mod customers;
 pub(crate) mod i18n;
 mod imports;
+mod management;
 mod mining;
 mod pages;
 mod sales;
@@ -168,6 +169,20 @@ pub fn router() -> Router<AppState> {
             "/aftersales/settings",
             get(aftersales::settings).post(aftersales::save_settings),
         )
+        // management (issue 9)
+        .route("/management/kpis", get(management::overview))
+        .route("/management/kpis/{id}", get(management::kpi))
+        .route(
+            "/management/costs",
+            get(management::costs).post(management::save_costs),
+        )
+        .route("/management/costs/import", post(management::import_costs))
+        .route("/management/targets", get(management::targets))
+        .route("/management/dashboard", get(management::dashboard))
+        .route("/management/report", get(management::report))
+        .route("/management/report.xlsx", get(management::report_xlsx))
+        .route("/management/targets/split", post(management::split_targets))
+        .route("/management/targets/set", post(management::set_target))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
@@ -547,25 +562,30 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const AS_KPI: (&str, &str) = ("/aftersales/kpi", "nav.aftersales_kpi");
     const MINING: (&str, &str) = ("/mining", "nav.mining");
     const IMPORTS: (&str, &str) = ("/imports", "nav.imports");
+    const KPIS: (&str, &str) = ("/management/kpis", "nav.kpis");
+    const MGMT: (&str, &str) = ("/management/dashboard", "nav.mgmt_dashboard");
+    const COSTS: (&str, &str) = ("/management/costs", "nav.costs");
+    const TARGETS: (&str, &str) = ("/management/targets", "nav.targets");
     match role {
         Role::SalesConsultant => &[TODAY, SHOWROOM, CUSTOMERS, LEADS, REPORT],
         Role::SalesManager => &[
             TODAY, DASH, SHOWROOM, CUSTOMERS, LEADS, DEFEATS, REPORT, ANALYTICS, TRAFFIC, CALLS,
-            MINING, SETTINGS, IMPORTS,
+            MINING, SETTINGS, IMPORTS, MGMT, KPIS, TARGETS,
         ],
         Role::ServiceAdvisor => &[TODAY, CALLS, APPTS, CUSTOMERS, COMPLAINTS],
-        Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI],
+        Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI, MGMT],
         Role::Marketing => &[DASH, CUSTOMERS, MINING],
         Role::GeneralManager => &[
             DASH, TODAY, CUSTOMERS, LEADS, DEFEATS, ANALYTICS, TRAFFIC, COMPLAINTS, AS_KPI, MINING,
-            SETTINGS, IMPORTS,
+            SETTINGS, IMPORTS, MGMT, KPIS, COSTS, TARGETS,
         ],
         Role::Group => &[
-            DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, IMPORTS,
+            DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, IMPORTS, MGMT, KPIS, COSTS,
+            TARGETS,
         ],
         Role::Admin => &[
             DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, SETTINGS, USERS, STORES,
-            AUDIT, IMPORTS,
+            AUDIT, IMPORTS, MGMT, KPIS, COSTS, TARGETS,
         ],
     }
 }
