@@ -12,7 +12,7 @@
 use crate::model::Id;
 use crate::sql::{Arg, Sql, bind_args};
 use crate::{Db, Pool, Result, StoreError, on_pool};
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 use utoipa::ToSchema;
@@ -43,6 +43,30 @@ macro_rules! follow_up_reached {
 }
 pub(crate) const FOLLOW_UP_REACHED: &str = follow_up_reached!();
 
+/// A visit `e` of the same customer after the visit `w` (a later day, or the same day
+/// with a later id).
+macro_rules! later_visit {
+    () => {
+        "(e.settled_on > w.settled_on OR (e.settled_on = w.settled_on AND e.id > w.id))"
+    };
+}
+
+/// The first day of the month `n` months after the month of `w.settled_on`.
+macro_rules! month_after {
+    (sqlite, 1) => {
+        "date(w.settled_on, 'start of month', '+1 month')"
+    };
+    (sqlite, 7) => {
+        "date(w.settled_on, 'start of month', '+7 months')"
+    };
+    (pg, 1) => {
+        "CAST(date_trunc('month', w.settled_on) + INTERVAL '1 month' AS DATE)"
+    };
+    (pg, 7) => {
+        "CAST(date_trunc('month', w.settled_on) + INTERVAL '7 months' AS DATE)"
+    };
+}
+
 /// One record set of a KPI.
 #[derive(Debug, Clone, Copy)]
 struct Part {
@@ -67,6 +91,46 @@ struct Part {
     customer: Option<&'static str>,
     /// A PostgreSQL spelling of `num` where the dialects differ.
     num_pg: Option<&'static str>,
+    /// A PostgreSQL spelling of `filter` where the dialects differ.
+    filter_pg: Option<&'static str>,
+    /// Which dates of `date` a period selects (flows take the period itself; stocks and
+    /// cohorts look before or after it). `{from}` and `{until}` in `filter` are the
+    /// period's own bounds.
+    window: Window,
+}
+
+/// The dates a part's rows are taken from, relative to the period `[from, until)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Window {
+    /// `[from, until)`: what happened in the period.
+    Period,
+    /// The period moved back so many months (a cohort whose outcome is known by now).
+    Earlier(u32),
+    /// `[until − months, until)`: the stock at the period's end (active customers).
+    EndingAt(u32),
+    /// `[from − months, from)`: the stock at the period's start.
+    EndingAtStart(u32),
+    /// Everything before `until` (open orders at the end of the period).
+    Before,
+    /// The month after the period (next month's target).
+    NextMonth,
+}
+
+impl Window {
+    fn dates(self, from: NaiveDate, until: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let back = |d: NaiveDate, m: u32| d.checked_sub_months(Months::new(m)).unwrap_or(d);
+        match self {
+            Window::Period => (from, until),
+            Window::Earlier(m) => (back(from, m), back(until, m)),
+            Window::EndingAt(m) => (back(until, m), until),
+            Window::EndingAtStart(m) => (back(from, m), from),
+            Window::Before => (NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(from), until),
+            Window::NextMonth => (
+                until,
+                until.checked_add_months(Months::new(1)).unwrap_or(until),
+            ),
+        }
+    }
 }
 
 const BASE: Part = Part {
@@ -83,6 +147,8 @@ const BASE: Part = Part {
     label: "''",
     customer: None,
     num_pg: None,
+    filter_pg: None,
+    window: Window::Period,
 };
 
 const VISITS: Part = Part {
@@ -217,6 +283,104 @@ fn parts(kpi: &str) -> Option<Vec<Part>> {
                 num: "0",
                 den: "1",
                 ..DELIVERIES
+            },
+        ],
+        "defeat_clarity_rate" => vec![Part {
+            from: "defeat_request d JOIN lead l ON l.id = d.lead_id",
+            date: "d.requested_at",
+            ts: true,
+            store: "l.store_id",
+            staff: Some("l.owner_id"),
+            model: Some("l.desired_model_id"),
+            num: "CASE WHEN d.status = 'approved' AND d.reason NOT IN ('other', 'lost_contact') THEN 1 ELSE 0 END",
+            den: "1",
+            id: "d.id",
+            label: "d.reason",
+            customer: Some("l.customer_id"),
+            ..BASE
+        }],
+        "owner_business_rate" => vec![Part {
+            num: "CASE WHEN o.kind IN ('replacement', 'additional', 'referral') THEN 1 ELSE 0 END",
+            den: "1",
+            ..ORDERS
+        }],
+        "order_backlog_rate" => vec![
+            Part {
+                window: Window::Before,
+                staff: None,
+                model: None,
+                filter: " AND o.status <> 'cancelled' AND (o.delivered_on IS NULL OR o.delivered_on >= {until})",
+                ..ORDERS
+            },
+            Part {
+                from: "kpi_target kt",
+                date: "kt.month_start",
+                store: "kt.store_id",
+                window: Window::NextMonth,
+                filter: " AND kt.metric = 'sales' AND kt.staff_id = 0",
+                num: "0",
+                den: "kt.value",
+                id: "kt.id",
+                label: "kt.metric",
+                ..BASE
+            },
+        ],
+        "churn_rate" => vec![Part {
+            window: Window::Earlier(7),
+            staff: None,
+            filter: concat!(
+                " AND NOT EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on < ",
+                month_after!(sqlite, 1),
+                " AND ",
+                later_visit!(),
+                ")"
+            ),
+            filter_pg: Some(concat!(
+                " AND NOT EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on < ",
+                month_after!(pg, 1),
+                " AND ",
+                later_visit!(),
+                ")"
+            )),
+            num: concat!(
+                "CASE WHEN NOT EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on >= ",
+                month_after!(sqlite, 1),
+                " AND e.settled_on < ",
+                month_after!(sqlite, 7),
+                ") THEN 1 ELSE 0 END"
+            ),
+            num_pg: Some(concat!(
+                "CASE WHEN NOT EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on >= ",
+                month_after!(pg, 1),
+                " AND e.settled_on < ",
+                month_after!(pg, 7),
+                ") THEN 1 ELSE 0 END"
+            )),
+            den: "1",
+            ..WORK_ORDERS
+        }],
+        "retention_rate" => vec![
+            Part {
+                window: Window::EndingAt(12),
+                staff: None,
+                filter: concat!(
+                    " AND NOT EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on < {until} AND ",
+                    later_visit!(),
+                    ") AND EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on < {from})"
+                ),
+                ..WORK_ORDERS
+            },
+            Part {
+                window: Window::EndingAtStart(12),
+                staff: None,
+                filter: concat!(
+                    " AND NOT EXISTS (SELECT 1 FROM work_order e WHERE e.customer_id = w.customer_id AND e.store_id = w.store_id AND e.settled_on < {from} AND ",
+                    later_visit!(),
+                    ")"
+                ),
+                num: "0",
+                den: "1",
+                ..WORK_ORDERS
             },
         ],
         "orders" => vec![ORDERS],
@@ -422,21 +586,42 @@ pub fn kpi_known(kpi: &str) -> bool {
 
 impl Db {
     fn part_where(&self, sql: &mut Sql, p: &Part, s: &KpiSelect) {
+        let (from, until) = p.window.dates(s.from, s.until);
         sql.push(&format!(" WHERE {} >= ", p.date));
         if p.ts {
-            sql.bind(Arg::Ts(dealerbase_domain::sales::china_day_start(s.from)));
+            sql.bind(Arg::Ts(dealerbase_domain::sales::china_day_start(from)));
             sql.push(&format!(" AND {} < ", p.date));
-            sql.bind(Arg::Ts(dealerbase_domain::sales::china_day_start(s.until)));
+            sql.bind(Arg::Ts(dealerbase_domain::sales::china_day_start(until)));
         } else {
-            sql.bind(Arg::Date(s.from));
+            sql.bind(Arg::Date(from));
             sql.push(&format!(" AND {} < ", p.date));
-            sql.bind(Arg::Date(s.until));
+            sql.bind(Arg::Date(until));
         }
         sql.push(&format!(" AND {} IN ({})", p.store, id_list(&s.stores)));
         if let (Some(staff), Some(col)) = (s.staff, p.staff) {
             sql.push(&format!(" AND {col} = ")).bind_i64(staff);
         }
-        sql.push(p.filter);
+        let filter = match (&self.pool, p.filter_pg) {
+            (Pool::Postgres(_), Some(pg)) => pg,
+            _ => p.filter,
+        };
+        // `{from}` / `{until}`: the period's own bounds, bound as dates.
+        let mut rest = filter;
+        while let Some(at) = rest.find('{') {
+            sql.push(&rest[..at]);
+            let tail = &rest[at..];
+            if let Some(t) = tail.strip_prefix("{from}") {
+                sql.bind(Arg::Date(s.from));
+                rest = t;
+            } else if let Some(t) = tail.strip_prefix("{until}") {
+                sql.bind(Arg::Date(s.until));
+                rest = t;
+            } else {
+                sql.push("{");
+                rest = &tail[1..];
+            }
+        }
+        sql.push(rest);
     }
 
     /// `yyyymm` of a part's date, in China's calendar for timestamps.
@@ -482,6 +667,28 @@ impl Db {
     /// Σ numerator and Σ denominator of a KPI over the selected records, by key.
     pub async fn kpi_sums(&self, kpi: &str, s: &KpiSelect, by: KpiBy) -> Result<Vec<KpiSum>> {
         let ps = self.check_kpi(kpi, by, s)?;
+        if by == KpiBy::Month && ps.iter().any(|p| p.window != Window::Period) {
+            // A stock or a cohort is not a sum of its months' rows: one total per month.
+            let mut out = Vec::new();
+            let mut m = s.from.with_day(1).unwrap_or(s.from);
+            while m < s.until {
+                let next = m.checked_add_months(Months::new(1)).unwrap_or(s.until);
+                let month = KpiSelect {
+                    from: m,
+                    until: next,
+                    ..s.clone()
+                };
+                let t = Box::pin(self.kpi_sums(kpi, &month, KpiBy::Total)).await?;
+                let (num, den) = t.iter().fold((0, 0), |(n, d), x| (n + x.num, d + x.den));
+                out.push(KpiSum {
+                    key: (m.year() * 100 + m.month() as i32) as i64,
+                    num,
+                    den,
+                });
+                m = next;
+            }
+            return Ok(out);
+        }
         let mut out: Vec<KpiSum> = Vec::new();
         for p in &ps {
             let month;

@@ -342,7 +342,7 @@ async fn every_kpi_by_hand_for_a_store(t: &TestDb) {
         ("service_absorption", 85_000, 100_000),
     ];
     assert_eq!(
-        expected.len(),
+        expected.len() + COHORT_AND_STOCK_KPIS.len(),
         f.svc.kpi_catalogue().len(),
         "every KPI is checked"
     );
@@ -456,6 +456,159 @@ async fn every_kpi_by_hand_for_a_store(t: &TestDb) {
     }
 }
 both!(every_kpi_by_hand_for_a_store);
+
+/// Checked by `cohort_and_stock_kpis_by_hand`; every other KPI by `every_kpi_by_hand_for_a_store`.
+const COHORT_AND_STOCK_KPIS: [&str; 5] = [
+    "churn_rate",
+    "retention_rate",
+    "order_backlog_rate",
+    "owner_business_rate",
+    "defeat_clarity_rate",
+];
+
+/// The KPIs that look before or after the period (a cohort, stocks at the start and end,
+/// next month's target) and the two ratios over orders and defeat requests, for S01 in
+/// October 2026, on rows of their own (ids from 5000 up).
+async fn cohort_and_stock_kpis_by_hand(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let (s1, m, a, adv) = (
+        f.store1,
+        f.model,
+        f.consultant_a.staff_id,
+        f.advisor1.staff_id,
+    );
+    for c in 5001..=5008 {
+        sql(&t.db, &format!("INSERT INTO customer (id, store_id, kind, name, created_at, updated_at) VALUES ({c}, {s1}, 'individual', '客户{c}', '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')")).await;
+        sql(&t.db, &format!("INSERT INTO vehicle (id, vin, model_id, store_id, created_at) VALUES ({c}, '{}', {m}, {s1}, '2024-01-01T00:00:00+00:00')", vin(c as u32))).await;
+    }
+    // Visits (settled work orders) per customer.
+    let visits: &[(i64, &str)] = &[
+        (5001, "2026-03-05"),
+        (5001, "2026-03-20"),
+        (5001, "2026-06-10"),
+        (5002, "2026-03-15"),
+        (5002, "2026-10-05"),
+        (5003, "2026-03-31"),
+        (5003, "2026-09-30"),
+        (5004, "2026-02-28"),
+        (5005, "2025-10-20"),
+        (5006, "2025-09-30"),
+        (5006, "2026-10-20"),
+        (5007, "2026-10-15"),
+        (5008, "2025-10-15"),
+    ];
+    for (i, (c, on)) in visits.iter().enumerate() {
+        let id = 5100 + i as i64;
+        sql(&t.db, &format!("INSERT INTO work_order (id, store_id, number, vehicle_id, customer_id, advisor_id, kind, status, opened_on, settled_on, total_fen, paid_by) VALUES ({id}, {s1}, 'W{id}', {c}, {c}, {adv}, 'maintenance', 'settled', '{on}', '{on}', 10000, 'customer')")).await;
+    }
+    // Orders: (id, kind, status, ordered, delivered).
+    let orders: &[(i64, &str, &str, &str, &str)] = &[
+        (5201, "new", "open", "2026-10-10", "NULL"),
+        (5202, "new", "delivered", "2026-09-01", "'2026-11-05'"),
+        (
+            5203,
+            "replacement",
+            "delivered",
+            "2026-10-12",
+            "'2026-10-25'",
+        ),
+        (5204, "referral", "cancelled", "2026-10-20", "NULL"),
+        (5205, "new", "open", "2026-11-02", "NULL"),
+        (
+            5206,
+            "additional",
+            "delivered",
+            "2026-10-15",
+            "'2026-10-28'",
+        ),
+    ];
+    for (id, kind, status, ordered, delivered) in orders {
+        sql(&t.db, &format!("INSERT INTO sales_order (id, store_id, customer_id, model_id, consultant_id, kind, status, ordered_on, price_fen, delivered_on) VALUES ({id}, {s1}, 5001, {m}, {a}, '{kind}', '{status}', '{ordered}', 15000000, {delivered})")).await;
+    }
+    // Sales targets: November's store target 8 (a consultant's share 5 is not the
+    // store's); October's 20 is not next month's.
+    for (staff, month, value) in [
+        (0, "2026-11-01", 8),
+        (a, "2026-11-01", 5),
+        (0, "2026-10-01", 20),
+    ] {
+        sql(&t.db, &format!("INSERT INTO kpi_target (store_id, staff_id, month_start, metric, value, updated_at) VALUES ({s1}, {staff}, '{month}', 'sales', {value}, '2026-09-01T00:00:00+00:00')")).await;
+    }
+    // Defeat requests in October: (lead, reason, status).
+    let defeats: &[(i64, &str, &str)] = &[
+        (5301, "price", "approved"),
+        (5302, "other", "approved"),
+        (5303, "price", "pending"),
+        (5304, "lost_contact", "rejected"),
+        (5305, "lost_contact", "approved"),
+    ];
+    for (lead, reason, status) in defeats {
+        sql(&t.db, &format!("INSERT INTO lead (id, store_id, customer_id, grade, source, status, owner_id, created_at, updated_at) VALUES ({lead}, {s1}, 5001, 'C', 'walk_in', 'open', {a}, '2026-09-01T02:00:00+00:00', '2026-09-01T02:00:00+00:00')")).await;
+        sql(&t.db, &format!("INSERT INTO defeat_request (lead_id, requested_by, requested_at, reason, status) VALUES ({lead}, {a}, '2026-10-12T02:00:00+00:00', '{reason}', '{status}')")).await;
+    }
+    // A request at 23:00 on 30 September in China (15:00 UTC) is September's.
+    sql(&t.db, &format!("INSERT INTO defeat_request (lead_id, requested_by, requested_at, reason, status) VALUES (5301, {a}, '2026-09-30T15:00:00+00:00', 'price', 'approved')")).await;
+
+    let expected: &[(&str, i64, i64)] = &[
+        // Cohort March 2026 (October − 7): 5001 (twice in March, counted once; back in
+        // June), 5002 (next visit 5 October: after the six months April–September →
+        // churned), 5003 (back on 30 September, the window's last day). 5004 visited in
+        // February, 5005 in October 2025: not in the cohort → 1/3.
+        ("churn_rate", 1, 3),
+        // Active at start (a visit in Oct 2025 – Sep 2026): 5001, 5002, 5003, 5004,
+        // 5005, 5008 = 6 (5006's visit of 30 Sep 2025 is just outside). Active at end
+        // (Nov 2025 – Oct 2026): 5001, 5002, 5003, 5004, 5006, 5007 = 6; new in October:
+        // 5007 (first visit ever) → (6 − 1) ÷ 6 = 5/6.
+        ("retention_rate", 5, 6),
+        // Open at 31 October: 5201 (open), 5202 (delivered 5 November); not 5203/5206
+        // (delivered in October), 5204 (cancelled), 5205 (November) → 2 ÷ November's
+        // store target 8.
+        ("order_backlog_rate", 2, 8),
+        // October's orders not cancelled: 5201 new, 5203 replacement, 5206 additional
+        // (5204 cancelled, 5202 September) → 2/3.
+        ("owner_business_rate", 2, 3),
+        // Five October requests; approved with a specific reason: only 5301's → 1/5.
+        ("defeat_clarity_rate", 1, 5),
+    ];
+    assert_eq!(
+        expected.iter().map(|e| e.0).collect::<Vec<_>>().len(),
+        COHORT_AND_STOCK_KPIS.len()
+    );
+    for (kpi, num, den) in expected {
+        assert!(COHORT_AND_STOCK_KPIS.contains(kpi), "{kpi}");
+        let v = f
+            .svc
+            .kpi_value(&f.group_staff, &q(kpi, "store"))
+            .await
+            .unwrap_or_else(|e| panic!("{kpi}: {e}"));
+        assert_eq!(
+            (v.current.numerator, v.current.denominator),
+            (*num, *den),
+            "{kpi}"
+        );
+        // The group (S02 has none of these rows) agrees with the store.
+        let g = f
+            .svc
+            .kpi_value(&f.group_staff, &q(kpi, "group"))
+            .await
+            .expect("group");
+        assert_eq!(
+            (g.current.numerator, g.current.denominator),
+            (*num, *den),
+            "{kpi} group"
+        );
+    }
+    // The trend of a cohort KPI is one cohort per month, not October's rows by month:
+    // September's cohort is February (5004, never back → 1/1).
+    let trend = f
+        .svc
+        .kpi_trend(&f.group_staff, &q("churn_rate", "store"), 2)
+        .await
+        .expect("trend");
+    let pts: Vec<(i64, i64)> = trend.iter().map(|p| (p.numerator, p.denominator)).collect();
+    assert_eq!(pts, vec![(1, 1), (1, 3)]);
+}
+both!(cohort_and_stock_kpis_by_hand);
 
 async fn group_value_is_computed_from_records(t: &TestDb) {
     let f = fixture(&t.db).await;
@@ -807,7 +960,7 @@ async fn kpi_api_and_pages() {
     );
     let (st, r) = s.api("/api/v1/management/report?at=2026-10", group).await;
     assert_eq!(st, reqwest::StatusCode::OK, "{r}");
-    assert_eq!(r["values"].as_array().map(Vec::len), Some(21));
+    assert_eq!(r["values"].as_array().map(Vec::len), Some(26));
     assert_eq!(r["stores"].as_array().map(Vec::len), Some(2));
     let (st, html) = s.page("/management/dashboard?at=2026-10", "group").await;
     assert_eq!(st, reqwest::StatusCode::OK);
