@@ -50,6 +50,19 @@ pub async fn run(svc: &Services, samples: u32) -> Result<Vec<Report>> {
     svc.sales_analytics(&admin, &q(90, "store", None), Lang::Zh)
         .await
         .map_err(|e| anyhow!("{e}"))?;
+    // The funnel facts as the nightly job leaves them (a database from before they existed
+    // has none yet).
+    if svc.db.sales_facts_built_until().await? != Some(today) {
+        let t = Instant::now();
+        let rows = svc
+            .rebuild_sales_facts()
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        eprintln!(
+            "funnel facts rebuilt: {rows} rows in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let n = samples.clamp(5, 200) as usize;
     let by = ["store", "source", "model", "consultant"];
     let periods = [30, 90, 7, 60];

@@ -216,6 +216,10 @@ pub(crate) async fn enrich(db: &Db, seed: u64, as_of: NaiveDate) -> Result<(), D
     svc.backfill_subjective_defeats()
         .await
         .map_err(|e| DemoError::Generator(e.to_string()))?;
+    // The funnel facts the nightly job keeps, so the analytics read them from the start.
+    svc.rebuild_sales_facts()
+        .await
+        .map_err(|e| DemoError::Generator(e.to_string()))?;
     daily_reports(db, as_of).await
 }
 

@@ -466,6 +466,8 @@ pub struct SalesJobReport {
     pub pooled: u64,
     /// Stores whose close rates were computed again.
     pub rates_refreshed: u64,
+    /// Rows of the funnel facts rebuilt for the days before today.
+    pub funnel_facts: u64,
 }
 
 /// How far back the forecast's close rates look, and the forecast horizon.
@@ -2445,6 +2447,16 @@ impl Services {
         Ok(rates)
     }
 
+    /// Rebuilds the funnel facts (per day, store, source, model and consultant) for every
+    /// day before today; the analytics read them for those days and the records for today.
+    /// Run by the daily job, the demo generator and `dealerbase bench --scenario sales`.
+    pub async fn rebuild_sales_facts(&self) -> Result<u64> {
+        Ok(self
+            .db
+            .rebuild_sales_facts(self.clock.today(), self.clock.now())
+            .await?)
+    }
+
     /// Applies the subjective-defeat rule to defeat requests written without it (by the
     /// demo generator or an import); returns how many were flagged.
     pub async fn backfill_subjective_defeats(&self) -> Result<u64> {
@@ -2545,6 +2557,7 @@ impl Services {
             self.refresh_grade_close_rates(store.id, today).await?;
             report.rates_refreshed += 1;
         }
+        report.funnel_facts = self.rebuild_sales_facts().await?;
         tracing::info!(?report, "sales jobs done");
         Ok(report)
     }

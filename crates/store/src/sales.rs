@@ -348,6 +348,144 @@ fn not_found(entity: &'static str, id: Id) -> StoreError {
 }
 
 /// ` AND <condition>` limiting a table with a store column and a staff column to the scope.
+/// One record set of the sales funnel: table (and joins), its columns for store, lead
+/// source, model and consultant, the date that places a row in a day (a timestamp, bounded
+/// at China's midnight, or a calendar date) and up to three measures.
+struct FunnelPart {
+    from: &'static str,
+    cols: [&'static str; 4],
+    date: &'static str,
+    ts: bool,
+    measures: &'static str,
+    extra: &'static str,
+}
+
+impl FunnelPart {
+    /// The tables with the lead joined for its source where the table has none of its own.
+    fn from_with_source(&self) -> &'static str {
+        match self.from {
+            "test_drive t" => "test_drive t JOIN lead l ON l.id = t.lead_id",
+            "sales_order o" => "sales_order o LEFT JOIN lead l ON l.id = o.lead_id",
+            other => other,
+        }
+    }
+}
+
+/// The funnel's record sets; `add_funnel_part` says what each one's measures count.
+const FUNNEL_PARTS: [FunnelPart; 9] = [
+    FunnelPart {
+        from: "showroom_visit v",
+        cols: [
+            "v.store_id",
+            "v.source",
+            "v.desired_model_id",
+            "v.consultant_id",
+        ],
+        date: "v.arrived_at",
+        ts: true,
+        measures: "COUNT(*), SUM(CASE WHEN v.first_visit THEN 1 ELSE 0 END), SUM(CASE WHEN v.first_visit AND v.lead_id IS NOT NULL THEN 1 ELSE 0 END)",
+        extra: "",
+    },
+    FunnelPart {
+        from: "lead l",
+        cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
+        date: "l.created_at",
+        ts: true,
+        measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+        extra: "",
+    },
+    // New leads of the period that came back: read from the repeat visits (few), not by
+    // probing every new lead. A lead has one creation day, so per-day distinct counts add up.
+    FunnelPart {
+        from: "showroom_visit v JOIN lead l ON l.id = v.lead_id",
+        cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
+        date: "l.created_at",
+        ts: true,
+        measures: "COUNT(DISTINCT l.id), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+        extra: " AND v.first_visit = FALSE",
+    },
+    FunnelPart {
+        from: "test_drive t",
+        cols: ["t.store_id", "l.source", "t.model_id", "t.staff_id"],
+        date: "t.done_at",
+        ts: true,
+        measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+        extra: " AND t.status = 'done'",
+    },
+    FunnelPart {
+        from: "invitation i JOIN lead l ON l.id = i.lead_id",
+        cols: ["i.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
+        date: "i.appointment_on",
+        ts: false,
+        measures: "COUNT(*), SUM(CASE WHEN i.status = 'showed' THEN 1 ELSE 0 END), CAST(0 AS BIGINT)",
+        extra: "",
+    },
+    FunnelPart {
+        from: "sales_order o",
+        cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
+        date: "o.ordered_on",
+        ts: false,
+        measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+        extra: " AND o.status <> 'cancelled'",
+    },
+    FunnelPart {
+        from: "sales_order o",
+        cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
+        date: "o.delivered_on",
+        ts: false,
+        measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+        extra: " AND o.status = 'delivered'",
+    },
+    FunnelPart {
+        from: "defeat_request d JOIN lead l ON l.id = d.lead_id",
+        cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
+        date: "d.requested_at",
+        ts: true,
+        measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
+        extra: "",
+    },
+    FunnelPart {
+        from: "defeat_request d JOIN lead l ON l.id = d.lead_id",
+        cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
+        date: "d.decided_at",
+        ts: true,
+        measures: "COUNT(*), SUM(CASE WHEN d.reason NOT IN ('other', 'lost_contact') THEN 1 ELSE 0 END), SUM(CASE WHEN d.subjective THEN 1 ELSE 0 END)",
+        extra: " AND d.status = 'approved'",
+    },
+];
+
+/// Adds one funnel part's measures to the counts.
+fn add_funnel_part(
+    e: &mut dealerbase_domain::sales::SalesCounts,
+    part: usize,
+    a: i64,
+    b: i64,
+    c: i64,
+) {
+    match part {
+        0 => {
+            e.traffic += a;
+            e.first_visits += b;
+            e.registered += c;
+        }
+        1 => e.new_leads += a,
+        2 => e.second_visits += a,
+        3 => e.test_drives += a,
+        4 => {
+            e.invited += a;
+            e.showed += b;
+        }
+        5 => e.orders += a,
+        6 => e.deliveries += a,
+        7 => e.defeat_requests += a,
+        _ => {
+            e.defeats += a;
+            e.defeats_specific += b;
+            e.defeats_subjective += c;
+        }
+    }
+}
+
 fn scope_on(sql: &mut Sql, scope: &Scope, store_col: &str, staff_col: &str) {
     match *scope {
         Scope::Group { group_id } => {
@@ -1435,98 +1573,137 @@ impl Db {
     ) -> Result<Vec<KeyedCounts>> {
         use std::collections::BTreeMap;
         let mut out: BTreeMap<String, dealerbase_domain::sales::SalesCounts> = BTreeMap::new();
-        let from_ts = dealerbase_domain::sales::china_day_start(f.from);
-        let until_ts = dealerbase_domain::sales::china_day_start(f.until);
-        // (table + joins, store, source, model, consultant, date column, is timestamp, measures)
-        struct Part {
-            from: &'static str,
-            cols: [&'static str; 4],
-            date: &'static str,
-            ts: bool,
-            measures: &'static str,
-            extra: &'static str,
+        // Days before `built_until` from the nightly facts, the rest from the records.
+        let built = self.sales_facts_built_until().await?;
+        let split = built.map_or(f.from, |b| b.clamp(f.from, f.until));
+        if split > f.from {
+            self.funnel_from_facts(scope, f, f.from, split, by, &mut out)
+                .await?;
         }
-        let parts = [
-            Part {
-                from: "showroom_visit v",
-                cols: [
-                    "v.store_id",
-                    "v.source",
-                    "v.desired_model_id",
-                    "v.consultant_id",
-                ],
-                date: "v.arrived_at",
-                ts: true,
-                measures: "COUNT(*), SUM(CASE WHEN v.first_visit THEN 1 ELSE 0 END), SUM(CASE WHEN v.first_visit AND v.lead_id IS NOT NULL THEN 1 ELSE 0 END)",
-                extra: "",
-            },
-            Part {
-                from: "lead l",
-                cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
-                date: "l.created_at",
-                ts: true,
-                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
-                extra: "",
-            },
-            // New leads of the period that came back: read from the repeat visits (few),
-            // not by probing every new lead.
-            Part {
-                from: "showroom_visit v JOIN lead l ON l.id = v.lead_id",
-                cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
-                date: "l.created_at",
-                ts: true,
-                measures: "COUNT(DISTINCT l.id), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
-                extra: " AND v.first_visit = FALSE",
-            },
-            Part {
-                from: "test_drive t",
-                cols: ["t.store_id", "l.source", "t.model_id", "t.staff_id"],
-                date: "t.done_at",
-                ts: true,
-                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
-                extra: " AND t.status = 'done'",
-            },
-            Part {
-                from: "invitation i JOIN lead l ON l.id = i.lead_id",
-                cols: ["i.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
-                date: "i.appointment_on",
-                ts: false,
-                measures: "COUNT(*), SUM(CASE WHEN i.status = 'showed' THEN 1 ELSE 0 END), CAST(0 AS BIGINT)",
-                extra: "",
-            },
-            Part {
-                from: "sales_order o",
-                cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
-                date: "o.ordered_on",
-                ts: false,
-                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
-                extra: " AND o.status <> 'cancelled'",
-            },
-            Part {
-                from: "sales_order o",
-                cols: ["o.store_id", "l.source", "o.model_id", "o.consultant_id"],
-                date: "o.delivered_on",
-                ts: false,
-                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
-                extra: " AND o.status = 'delivered'",
-            },
-            Part {
-                from: "defeat_request d JOIN lead l ON l.id = d.lead_id",
-                cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
-                date: "d.requested_at",
-                ts: true,
-                measures: "COUNT(*), CAST(0 AS BIGINT), CAST(0 AS BIGINT)",
-                extra: "",
-            },
-            Part {
-                from: "defeat_request d JOIN lead l ON l.id = d.lead_id",
-                cols: ["l.store_id", "l.source", "l.desired_model_id", "l.owner_id"],
-                date: "d.decided_at",
-                ts: true,
-                measures: "COUNT(*), SUM(CASE WHEN d.reason NOT IN ('other', 'lost_contact') THEN 1 ELSE 0 END), SUM(CASE WHEN d.subjective THEN 1 ELSE 0 END)",
-                extra: " AND d.status = 'approved'",
-            },
-        ];
+        if split < f.until {
+            self.funnel_from_records(scope, f, split, f.until, by, &mut out)
+                .await?;
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// The first day the funnel facts do not cover (None: never built).
+    pub async fn sales_facts_built_until(&self) -> Result<Option<NaiveDate>> {
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, Option<NaiveDate>>(
+            "SELECT built_until FROM sales_fact_state WHERE id = 1").fetch_optional(p).await?)
+            .flatten(),
+        )
+    }
+
+    /// Rebuilds the funnel facts for every day before `until` (China days), in one
+    /// transaction: readers see the old facts or the new ones, never a mix. Returns the
+    /// number of fact rows.
+    pub async fn rebuild_sales_facts(&self, until: NaiveDate, now: DateTime<Utc>) -> Result<u64> {
+        let pg = matches!(self.pool, Pool::Postgres(_));
+        let until_ts = dealerbase_domain::sales::china_day_start(until);
+        let mut statements: Vec<Sql> = Vec::new();
+        for (ix, part) in FUNNEL_PARTS.iter().enumerate() {
+            let day = match (part.ts, pg) {
+                (false, _) => part.date.to_string(),
+                (true, false) => format!("date({}, '+8 hours')", part.date),
+                (true, true) => format!(
+                    "CAST(({} AT TIME ZONE 'UTC') + INTERVAL '8 hours' AS DATE)",
+                    part.date
+                ),
+            };
+            let [store, source, model, consultant] = part.cols;
+            let mut sql = Sql::new(&format!(
+                "INSERT INTO sales_day_fact (day, part, store_id, source, model_id, consultant_id, a, b, c) \
+                 SELECT {day}, {ix}, {store}, COALESCE(CAST({source} AS TEXT), ''), COALESCE({model}, 0), COALESCE({consultant}, 0), {} \
+                 FROM {} WHERE {} < ",
+                part.measures,
+                part.from_with_source(),
+                part.date
+            ));
+            if part.ts {
+                self.bind_moment(&mut sql, until_ts);
+            } else {
+                sql.bind_date(until);
+            }
+            sql.push(part.extra);
+            sql.push(" GROUP BY 1, 2, 3, 4, 5, 6");
+            statements.push(sql);
+        }
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM sales_day_fact").execute(&mut *tx).await?;
+            let mut rows = 0;
+            for sql in statements {
+                rows += bind_args!(sqlx::query(AssertSqlSafe(sql.text.clone())), sql.args)
+                    .execute(&mut *tx).await?.rows_affected();
+            }
+            sqlx::query("UPDATE sales_fact_state SET built_until = $1, built_at = $2 WHERE id = 1")
+                .bind(until).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(rows)
+        })
+    }
+
+    async fn funnel_from_facts(
+        &self,
+        scope: &Scope,
+        f: &SalesFilter,
+        from: NaiveDate,
+        until: NaiveDate,
+        by: SalesDimension,
+        out: &mut std::collections::BTreeMap<String, dealerbase_domain::sales::SalesCounts>,
+    ) -> Result<()> {
+        let key = match by {
+            SalesDimension::Store => "CAST(x.store_id AS TEXT)",
+            SalesDimension::Source => "x.source",
+            SalesDimension::Model => {
+                "CASE WHEN x.model_id = 0 THEN '' ELSE CAST(x.model_id AS TEXT) END"
+            }
+            SalesDimension::Consultant => {
+                "CASE WHEN x.consultant_id = 0 THEN '' ELSE CAST(x.consultant_id AS TEXT) END"
+            }
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT {key} AS k, x.part, CAST(SUM(x.a) AS BIGINT), CAST(SUM(x.b) AS BIGINT), CAST(SUM(x.c) AS BIGINT) \
+             FROM sales_day_fact x WHERE x.day >= "
+        ));
+        sql.bind_date(from);
+        sql.push(" AND x.day < ");
+        sql.bind_date(until);
+        scope_on(&mut sql, scope, "x.store_id", "x.consultant_id");
+        if let Some(s) = f.store_id {
+            sql.push(" AND x.store_id = ").bind_i64(s);
+        }
+        if let Some(s) = &f.source {
+            sql.push(" AND x.source = ").bind_text(s.clone());
+        }
+        if let Some(m) = f.model_id {
+            sql.push(" AND x.model_id = ").bind_i64(m);
+        }
+        if let Some(c) = f.consultant_id {
+            sql.push(" AND x.consultant_id = ").bind_i64(c);
+        }
+        sql.push(" GROUP BY 1, 2");
+        let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, p => bind_args!(
+            sqlx::query_as::<_, (String, i64, i64, i64, i64)>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
+        for (k, part, a, b, c) in rows {
+            add_funnel_part(out.entry(k).or_default(), part as usize, a, b, c);
+        }
+        Ok(())
+    }
+
+    async fn funnel_from_records(
+        &self,
+        scope: &Scope,
+        f: &SalesFilter,
+        from: NaiveDate,
+        until: NaiveDate,
+        by: SalesDimension,
+        out: &mut std::collections::BTreeMap<String, dealerbase_domain::sales::SalesCounts>,
+    ) -> Result<()> {
+        let from_ts = dealerbase_domain::sales::china_day_start(from);
+        let until_ts = dealerbase_domain::sales::china_day_start(until);
         let dim = match by {
             SalesDimension::Store => 0,
             SalesDimension::Source => 1,
@@ -1534,31 +1711,29 @@ impl Db {
             SalesDimension::Consultant => 3,
         };
         let need_source = by == SalesDimension::Source || f.source.is_some();
-        for (ix, part) in parts.iter().enumerate() {
+        for (ix, part) in FUNNEL_PARTS.iter().enumerate() {
             let key = part.cols[dim];
             // Tables that carry their own store, model and staff join the lead only for
             // its source.
-            let from = match part.from {
-                "test_drive t" if need_source => "test_drive t JOIN lead l ON l.id = t.lead_id",
-                "sales_order o" if need_source => {
-                    "sales_order o LEFT JOIN lead l ON l.id = o.lead_id"
-                }
-                other => other,
+            let from_tables = if need_source {
+                part.from_with_source()
+            } else {
+                part.from
             };
             let mut sql = Sql::new(&format!(
-                "SELECT COALESCE(CAST({key} AS TEXT), '') AS k, {} FROM {from} WHERE {} >= ",
+                "SELECT COALESCE(CAST({key} AS TEXT), '') AS k, {} FROM {from_tables} WHERE {} >= ",
                 part.measures, part.date
             ));
             if part.ts {
                 self.bind_moment(&mut sql, from_ts);
             } else {
-                sql.bind_date(f.from);
+                sql.bind_date(from);
             }
             sql.push(&format!(" AND {} < ", part.date));
             if part.ts {
                 self.bind_moment(&mut sql, until_ts);
             } else {
-                sql.bind_date(f.until);
+                sql.bind_date(until);
             }
             sql.push(part.extra);
             scope_on(&mut sql, scope, part.cols[0], part.cols[3]);
@@ -1579,33 +1754,16 @@ impl Db {
             let rows: Vec<(String, i64, Option<i64>, Option<i64>)> = on_pool!(self, p => bind_args!(
                 sqlx::query_as::<_, (String, i64, Option<i64>, Option<i64>)>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
             for (k, a, b, c) in rows {
-                let (b, c) = (b.unwrap_or(0), c.unwrap_or(0));
-                let e = out.entry(k).or_default();
-                match ix {
-                    0 => {
-                        e.traffic += a;
-                        e.first_visits += b;
-                        e.registered += c;
-                    }
-                    1 => e.new_leads += a,
-                    2 => e.second_visits += a,
-                    3 => e.test_drives += a,
-                    4 => {
-                        e.invited += a;
-                        e.showed += b;
-                    }
-                    5 => e.orders += a,
-                    6 => e.deliveries += a,
-                    7 => e.defeat_requests += a,
-                    _ => {
-                        e.defeats += a;
-                        e.defeats_specific += b;
-                        e.defeats_subjective += c;
-                    }
-                }
+                add_funnel_part(
+                    out.entry(k).or_default(),
+                    ix,
+                    a,
+                    b.unwrap_or(0),
+                    c.unwrap_or(0),
+                );
             }
         }
-        Ok(out.into_iter().collect())
+        Ok(())
     }
 
     /// Approved defeats of the period by reason, and by competitor brand and model.

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "covering indexes for the sales analytics",
         include_str!("../migrations/0013_sales_covering_indexes.sql"),
     ),
+    (
+        15,
+        "the sales funnel by day",
+        include_str!("../migrations/0015_sales_day_fact.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.
