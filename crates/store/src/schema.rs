@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "covering indexes for the sales analytics",
         include_str!("../migrations/0013_sales_covering_indexes.sql"),
     ),
+    (
+        14,
+        "loyalty points and membership",
+        include_str!("../migrations/0014_loyalty.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.
