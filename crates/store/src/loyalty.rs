@@ -292,13 +292,13 @@ impl Db {
                     out.push(None);
                     continue;
                 }
-                lock_account!(self, tx, c.customer_id, c.occurred_on, at);
                 let id: Option<i64> = sqlx::query_scalar(INSERT_ENTRY)
                     .bind(c.customer_id).bind(c.store_id).bind(c.kind).bind(c.points).bind(c.occurred_on).bind(at)
                     .bind(c.source.map(|s| s.0)).bind(c.source.map(|s| s.1)).bind(c.amount_fen)
                     .bind(None::<i64>).bind(None::<i64>).bind(c.staff_id).bind(&c.reason)
                     .fetch_optional(&mut *tx).await?;
                 if let Some(entry) = id {
+                    lock_account!(self, tx, c.customer_id, c.occurred_on, at);
                     sqlx::query("INSERT INTO loyalty_lot (customer_id, entry_id, earned_on, expires_on, points, remaining) VALUES ($1, $2, $3, $4, $5, $5)")
                         .bind(c.customer_id).bind(entry).bind(c.occurred_on).bind(c.expires_on).bind(c.points)
                         .execute(&mut *tx).await?;
@@ -324,7 +324,7 @@ impl Db {
     ) -> Result<std::result::Result<Id, ValidationError>> {
         on_pool!(self, p => {
             let mut tx = begin_write!(self, p).await?;
-            let existing: Option<i64> = sqlx::query_scalar("SELECT 1 FROM loyalty_account WHERE customer_id = $1")
+            let existing: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM loyalty_account WHERE customer_id = $1")
                 .bind(d.customer_id).fetch_optional(&mut *tx).await?;
             let balance = if existing.is_some() { lock_account!(self, tx, d.customer_id, d.occurred_on, at) } else { 0 };
             let lots = if existing.is_some() { open_lots!(tx, d.customer_id) } else { Vec::new() };
@@ -370,7 +370,7 @@ impl Db {
     ) -> Result<std::result::Result<(Id, Id), ValidationError>> {
         on_pool!(self, p => {
             let mut tx = begin_write!(self, p).await?;
-            let existing: Option<i64> = sqlx::query_scalar("SELECT 1 FROM loyalty_account WHERE customer_id = $1")
+            let existing: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM loyalty_account WHERE customer_id = $1")
                 .bind(from).fetch_optional(&mut *tx).await?;
             if existing.is_none() {
                 tx.rollback().await?;
