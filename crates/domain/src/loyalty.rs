@@ -160,21 +160,21 @@ impl LoyaltySettings {
             ("platinum", self.platinum),
         ] {
             range(
-                &format!("{name}.points"),
+                &format!("{name}_points"),
                 t.points,
                 prev.0.max(1),
                 100_000_000,
                 &mut e,
             );
             range(
-                &format!("{name}.spend_yuan"),
+                &format!("{name}_spend_yuan"),
                 t.spend_yuan,
                 prev.1.max(1),
                 1_000_000_000,
                 &mut e,
             );
             range(
-                &format!("{name}.multiplier_percent"),
+                &format!("{name}_multiplier_percent"),
                 t.multiplier_percent,
                 0,
                 1_000,
@@ -183,6 +183,93 @@ impl LoyaltySettings {
             prev = (t.points, t.spend_yuan);
         }
         if e.is_empty() { Ok(()) } else { Err(e) }
+    }
+
+    /// The settings as form fields (key, text), in the settings page's order.
+    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
+        let n = |v: i64| v.to_string();
+        vec![
+            ("labour_rate", n(self.labour_rate)),
+            ("part_rate", n(self.part_rate)),
+            ("vehicle_rate", n(self.vehicle_rate)),
+            ("maintenance_percent", n(self.maintenance_percent)),
+            ("repair_percent", n(self.repair_percent)),
+            ("accident_percent", n(self.accident_percent)),
+            ("accessory_percent", n(self.accessory_percent)),
+            ("rounding", self.rounding.code().to_string()),
+            ("expiry_months", n(self.expiry_months)),
+            ("classic_multiplier_percent", n(self.classic_multiplier_percent)),
+            ("silver_points", n(self.silver.points)),
+            ("silver_spend_yuan", n(self.silver.spend_yuan)),
+            ("silver_multiplier_percent", n(self.silver.multiplier_percent)),
+            ("gold_points", n(self.gold.points)),
+            ("gold_spend_yuan", n(self.gold.spend_yuan)),
+            ("gold_multiplier_percent", n(self.gold.multiplier_percent)),
+            ("platinum_points", n(self.platinum.points)),
+            ("platinum_spend_yuan", n(self.platinum.spend_yuan)),
+            ("platinum_multiplier_percent", n(self.platinum.multiplier_percent)),
+            ("downgrade_levels", n(self.downgrade_levels)),
+        ]
+    }
+
+    /// Reads the settings form: a field not sent keeps its current value; every field
+    /// that is not a whole number (or a rounding code) is reported at once.
+    pub fn from_fields(
+        current: &LoyaltySettings,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<LoyaltySettings, Vec<ValidationError>> {
+        let mut e = Vec::new();
+        let mut s = current.clone();
+        for (key, _) in current.to_fields() {
+            let Some(raw) = get(key) else { continue };
+            let t = crate::text::normalize(&raw);
+            let t = t.trim();
+            if key == "rounding" {
+                match Rounding::parse(key, t) {
+                    Ok(r) => s.rounding = r,
+                    Err(err) => e.push(err),
+                }
+                continue;
+            }
+            let v = match t.replace(',', "").parse::<i64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    e.push(ValidationError::new(
+                        key,
+                        raw.as_str(),
+                        if t.is_empty() {
+                            Rule::Required
+                        } else {
+                            Rule::Number
+                        },
+                    ));
+                    continue;
+                }
+            };
+            let slot = match key {
+                "labour_rate" => &mut s.labour_rate,
+                "part_rate" => &mut s.part_rate,
+                "vehicle_rate" => &mut s.vehicle_rate,
+                "maintenance_percent" => &mut s.maintenance_percent,
+                "repair_percent" => &mut s.repair_percent,
+                "accident_percent" => &mut s.accident_percent,
+                "accessory_percent" => &mut s.accessory_percent,
+                "expiry_months" => &mut s.expiry_months,
+                "classic_multiplier_percent" => &mut s.classic_multiplier_percent,
+                "silver_points" => &mut s.silver.points,
+                "silver_spend_yuan" => &mut s.silver.spend_yuan,
+                "silver_multiplier_percent" => &mut s.silver.multiplier_percent,
+                "gold_points" => &mut s.gold.points,
+                "gold_spend_yuan" => &mut s.gold.spend_yuan,
+                "gold_multiplier_percent" => &mut s.gold.multiplier_percent,
+                "platinum_points" => &mut s.platinum.points,
+                "platinum_spend_yuan" => &mut s.platinum.spend_yuan,
+                "platinum_multiplier_percent" => &mut s.platinum.multiplier_percent,
+                _ => &mut s.downgrade_levels,
+            };
+            *slot = v;
+        }
+        if e.is_empty() { Ok(s) } else { Err(e) }
     }
 
     pub fn multiplier(&self, tier: Tier) -> i64 {
@@ -654,6 +741,34 @@ mod tests {
         s.expiry_months = 0;
         let e = s.validate().unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["labour_rate", "expiry_months", "gold.points"]);
+        assert_eq!(fields, vec!["labour_rate", "expiry_months", "gold_points"]);
+    }
+
+    #[test]
+    fn settings_form_round_trip_and_errors() {
+        let cur = LoyaltySettings::default();
+        let form: std::collections::HashMap<&str, String> =
+            cur.to_fields().into_iter().collect();
+        assert_eq!(
+            LoyaltySettings::from_fields(&cur, |k| form.get(k).cloned()).expect("ok"),
+            cur
+        );
+        let got = |k: &str| match k {
+            "part_rate" => Some("８0".to_string()),
+            "rounding" => Some("四舍五入".to_string()),
+            "gold_points" => Some("many".to_string()),
+            "expiry_months" => Some(" ".to_string()),
+            _ => None,
+        };
+        let e = LoyaltySettings::from_fields(&cur, got).unwrap_err();
+        assert_eq!(
+            e.iter().map(|e| (e.field.as_str(), e.code())).collect::<Vec<_>>(),
+            vec![("expiry_months", "required"), ("gold_points", "number")]
+        );
+        let ok = LoyaltySettings::from_fields(&cur, |k| {
+            (k == "part_rate").then(|| "８0".to_string())
+        })
+        .expect("ok");
+        assert_eq!(ok.part_rate, 80);
     }
 }
