@@ -198,16 +198,25 @@ impl LoyaltySettings {
             ("accessory_percent", n(self.accessory_percent)),
             ("rounding", self.rounding.code().to_string()),
             ("expiry_months", n(self.expiry_months)),
-            ("classic_multiplier_percent", n(self.classic_multiplier_percent)),
+            (
+                "classic_multiplier_percent",
+                n(self.classic_multiplier_percent),
+            ),
             ("silver_points", n(self.silver.points)),
             ("silver_spend_yuan", n(self.silver.spend_yuan)),
-            ("silver_multiplier_percent", n(self.silver.multiplier_percent)),
+            (
+                "silver_multiplier_percent",
+                n(self.silver.multiplier_percent),
+            ),
             ("gold_points", n(self.gold.points)),
             ("gold_spend_yuan", n(self.gold.spend_yuan)),
             ("gold_multiplier_percent", n(self.gold.multiplier_percent)),
             ("platinum_points", n(self.platinum.points)),
             ("platinum_spend_yuan", n(self.platinum.spend_yuan)),
-            ("platinum_multiplier_percent", n(self.platinum.multiplier_percent)),
+            (
+                "platinum_multiplier_percent",
+                n(self.platinum.multiplier_percent),
+            ),
             ("downgrade_levels", n(self.downgrade_levels)),
         ]
     }
@@ -527,7 +536,8 @@ pub fn check_member_number(field: &str, s: &str) -> Result<String, ValidationErr
         return Err(ValidationError::new(field, s, Rule::Number));
     }
     let (payload, last) = t.split_at(t.len() - 1);
-    let expected = check_char(payload).ok_or_else(|| ValidationError::new(field, s, Rule::Number))?;
+    let expected =
+        check_char(payload).ok_or_else(|| ValidationError::new(field, s, Rule::Number))?;
     if last.chars().next() != Some(expected) {
         return Err(ValidationError::new(
             field,
@@ -747,8 +757,7 @@ mod tests {
     #[test]
     fn settings_form_round_trip_and_errors() {
         let cur = LoyaltySettings::default();
-        let form: std::collections::HashMap<&str, String> =
-            cur.to_fields().into_iter().collect();
+        let form: std::collections::HashMap<&str, String> = cur.to_fields().into_iter().collect();
         assert_eq!(
             LoyaltySettings::from_fields(&cur, |k| form.get(k).cloned()).expect("ok"),
             cur
@@ -762,13 +771,14 @@ mod tests {
         };
         let e = LoyaltySettings::from_fields(&cur, got).unwrap_err();
         assert_eq!(
-            e.iter().map(|e| (e.field.as_str(), e.code())).collect::<Vec<_>>(),
+            e.iter()
+                .map(|e| (e.field.as_str(), e.code()))
+                .collect::<Vec<_>>(),
             vec![("expiry_months", "required"), ("gold_points", "number")]
         );
-        let ok = LoyaltySettings::from_fields(&cur, |k| {
-            (k == "part_rate").then(|| "８0".to_string())
-        })
-        .expect("ok");
+        let ok =
+            LoyaltySettings::from_fields(&cur, |k| (k == "part_rate").then(|| "８0".to_string()))
+                .expect("ok");
         assert_eq!(ok.part_rate, 80);
     }
 }

@@ -13,7 +13,7 @@ use dealerbase_domain::model::{PaidBy, RelationKind, Role, ScopeLevel, WorkOrder
 use dealerbase_domain::{Lang, Rule, ValidationError};
 use dealerbase_store::Id;
 use dealerbase_store::loyalty::{
-    AccrualCandidate, Credit, Debit, LoyaltyAccount, LoyaltyEntry, LoyaltyLot, LotUse,
+    AccrualCandidate, Credit, Debit, LotUse, LoyaltyAccount, LoyaltyEntry, LoyaltyLot,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -164,7 +164,11 @@ impl Services {
     }
 
     /// A store's effective loyalty settings, for those who work in it.
-    pub async fn loyalty_settings_of(&self, actor: &Actor, store_id: Id) -> Result<LoyaltySettings> {
+    pub async fn loyalty_settings_of(
+        &self,
+        actor: &Actor,
+        store_id: Id,
+    ) -> Result<LoyaltySettings> {
         if !self.loyalty_store_ids(actor).await?.contains(&store_id) {
             return Err(ServiceError::NotFound {
                 entity: "store",
@@ -515,7 +519,9 @@ impl Services {
                 let batch = if sales {
                     self.db.loyalty_sales_to_accrue(since, after, BATCH).await?
                 } else {
-                    self.db.loyalty_work_orders_to_accrue(since, after, BATCH).await?
+                    self.db
+                        .loyalty_work_orders_to_accrue(since, after, BATCH)
+                        .await?
                 };
                 let Some(last) = batch.last() else { break };
                 after = last.source_id;
@@ -544,7 +550,10 @@ impl Services {
             }
         }
         for customer in touched {
-            if self.upgrade_if_qualified(customer, today, &settings).await? {
+            if self
+                .upgrade_if_qualified(customer, today, &settings)
+                .await?
+            {
                 report.upgrades += 1;
             }
         }
@@ -593,7 +602,10 @@ impl Services {
         let (mut reviewed, mut downgraded) = (0, 0);
         let mut after = 0;
         loop {
-            let batch = self.db.loyalty_accounts_to_review(due_on, after, BATCH).await?;
+            let batch = self
+                .db
+                .loyalty_accounts_to_review(due_on, after, BATCH)
+                .await?;
             let Some(last) = batch.last() else { break };
             after = last.customer_id;
             for a in &batch {

@@ -221,12 +221,14 @@ macro_rules! consume {
                 .bind(*lot)
                 .execute(&mut *$tx)
                 .await?;
-            sqlx::query("INSERT INTO loyalty_entry_lot (entry_id, lot_id, points) VALUES ($1, $2, $3)")
-                .bind($entry)
-                .bind(*lot)
-                .bind(*take)
-                .execute(&mut *$tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO loyalty_entry_lot (entry_id, lot_id, points) VALUES ($1, $2, $3)",
+            )
+            .bind($entry)
+            .bind(*lot)
+            .bind(*take)
+            .execute(&mut *$tx)
+            .await?;
         }
     }};
 }

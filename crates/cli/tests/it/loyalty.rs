@@ -125,7 +125,10 @@ async fn check_invariants(db: &Db, members: &[Id], model: &Model, step: usize, o
     for &c in members {
         let k = db.loyalty_check(c).await.expect("check");
         assert!(k.balance >= 0, "step {step} {op}: negative balance {k:?}");
-        assert_eq!(k.balance, k.entries_sum, "step {step} {op}: balance ≠ Σ entries");
+        assert_eq!(
+            k.balance, k.entries_sum,
+            "step {step} {op}: balance ≠ Σ entries"
+        );
         assert_eq!(
             k.balance, k.lots_remaining_sum,
             "step {step} {op}: balance ≠ Σ lot remainders"
@@ -308,7 +311,11 @@ async fn random_operations(t: &TestDb) {
                 } else {
                     &f.manager1
                 };
-                let reason = if rng.below(10) == 0 { "" } else { "补录积分" };
+                let reason = if rng.below(10) == 0 {
+                    ""
+                } else {
+                    "补录积分"
+                };
                 let r = svc
                     .adjust_points(
                         by,
@@ -511,7 +518,11 @@ async fn accrual_expiry_and_review(t: &TestDb) {
     assert_eq!(r.upgrades, 1);
     let again = f.svc.run_loyalty_jobs(today()).await.expect("jobs again");
     assert_eq!(
-        (again.work_orders_accrued, again.sales_accrued, again.points_accrued),
+        (
+            again.work_orders_accrued,
+            again.sales_accrued,
+            again.points_accrued
+        ),
         (0, 0, 0)
     );
     let acc = db.loyalty_account(owner).await.expect("q").expect("member");
@@ -564,7 +575,10 @@ async fn accrual_expiry_and_review(t: &TestDb) {
     assert_eq!((acc.tier.as_str(), acc.reviewed_on), ("gold", later));
     // Two years after the work order its lot (449 left) expires.
     let expiry = d("2028-11-10");
-    let r = at(db, expiry).run_loyalty_jobs(expiry).await.expect("expire");
+    let r = at(db, expiry)
+        .run_loyalty_jobs(expiry)
+        .await
+        .expect("expire");
     assert_eq!(r.lots_expired, 1);
     let k = db.loyalty_check(owner).await.expect("check");
     assert_eq!((k.balance, k.entries_sum, k.lots_remaining_sum), (0, 0, 0));
@@ -613,14 +627,429 @@ async fn concurrent_redemptions_cannot_overdraw(t: &TestDb) {
     }
     // 100 points hold three redemptions of 30; the other seven are refused.
     let k = t.db.loyalty_check(who).await.expect("check");
-    assert_eq!((k.balance, k.entries_sum, k.lots_remaining_sum), (10, 10, 10));
+    assert_eq!(
+        (k.balance, k.entries_sum, k.lots_remaining_sum),
+        (10, 10, 10)
+    );
     assert_eq!(t.db.loyalty_entries(who, 100).await.expect("e").len(), 4);
     // the adjustment was audited
-    let audit = t
-        .db
-        .audit_log(None, Some("loyalty_adjust"), Some(("customer", who)), 10)
-        .await
-        .expect("audit");
+    let audit =
+        t.db.audit_log(None, Some("loyalty_adjust"), Some(("customer", who)), 10)
+            .await
+            .expect("audit");
     assert_eq!(audit.len(), 1);
 }
 both!(concurrent_redemptions_cannot_overdraw);
+
+// ---- the API and the pages against the real server ------------------------------------------
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    f: Fixture,
+    _db: TestDb,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let t = TestDb::sqlite().await;
+        let f = fixture(&t.db).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let svc = f.svc.clone();
+        tokio::spawn(async move { dealerbase_web::serve(listener, svc).await });
+        Server {
+            base,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            f,
+            _db: t,
+        }
+    }
+
+    async fn token(&self, a: &Actor) -> String {
+        self.f
+            .svc
+            .issue_api_token(a.staff_id, "test")
+            .await
+            .expect("token")
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(
+                method.parse().expect("method"),
+                format!("{}{}", self.base, path),
+            )
+            .bearer_auth(token)
+            .header("accept-language", "en");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+}
+
+#[tokio::test]
+async fn api_points_with_role_checks_and_errors() {
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let s = Server::start().await;
+    let f = &s.f;
+    let a = customer(f, "孙父", "13700000001").await;
+    let b = customer(f, "孙女", "13700000002").await;
+    let x = customer(f, "外人", "13700000003").await;
+    household(f, a, b, "household").await;
+    let manager = s.token(&f.manager1).await;
+    let own = s.token(&f.consultant_a).await;
+    let other = s.token(&f.consultant_b).await;
+    let admin = s.token(&f.admin).await;
+    let base = format!("/api/v1/customers/{a}/loyalty");
+
+    let (st, v) = s.call("GET", &base, &own, None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["balance"].as_i64(), v["member_no"].is_null()),
+        (Some(0), true)
+    );
+    // another consultant's customer is not found
+    let (st, _) = s.call("GET", &base, &other, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // adjust: managers only, reason required
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/adjust"),
+            &own,
+            Some(json!({"points": 500, "reason": "开卡"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/adjust"),
+            &manager,
+            Some(json!({"points": 500})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (v["code"].as_str(), v["field"].as_str()),
+        (Some("required"), Some("reason"))
+    );
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/adjust"),
+            &manager,
+            Some(json!({"points": 500, "reason": "开卡礼"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["balance"].as_i64()),
+        (StatusCode::OK, Some(500)),
+        "{v}"
+    );
+    // redeem more than the balance: 422 naming field and balance
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/redeem"),
+            &own,
+            Some(json!({"points": 600})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (v["code"].as_str(), v["field"].as_str()),
+        (Some("insufficient_points"), Some("points"))
+    );
+    assert!(v["message"].as_str().unwrap_or("").contains("500"), "{v}");
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/redeem"),
+            &own,
+            Some(json!({"points": "abc"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("number"))
+    );
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/redeem"),
+            &own,
+            Some(json!({"points": 120, "reason": "洗车券"})),
+        )
+        .await;
+    assert_eq!((st, v["balance"].as_i64()), (StatusCode::OK, Some(380)));
+    // transfer: only within the household
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/transfer"),
+            &own,
+            Some(json!({"to_customer_id": x, "points": 10})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("not_household"),
+            Some("to_customer_id")
+        )
+    );
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{base}/transfer"),
+            &own,
+            Some(json!({"to_customer_id": b, "points": 80})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["balance"].as_i64()),
+        (StatusCode::OK, Some(300)),
+        "{v}"
+    );
+    assert_eq!(v["entry_ids"].as_array().map(Vec::len), Some(2));
+    let (_, v) = s
+        .call("GET", &format!("/api/v1/customers/{b}/loyalty"), &own, None)
+        .await;
+    assert_eq!(v["balance"].as_i64(), Some(80));
+    assert_eq!(v["entries"][0]["kind"].as_str(), Some("transfer_in"));
+    // the 360 document carries the block
+    let (_, v) = s
+        .call("GET", &format!("/api/v1/customers/{a}/360"), &own, None)
+        .await;
+    assert_eq!(v["loyalty"]["balance"].as_i64(), Some(300));
+    assert_eq!(v["loyalty"]["member_no"].as_str(), Some("S010000017"));
+
+    // settings: read by the store's staff, changed by administrators, checked
+    let path = format!("/api/v1/loyalty/settings/{}", f.store1);
+    let (st, v) = s.call("GET", &path, &own, None).await;
+    assert_eq!((st, v["labour_rate"].as_i64()), (StatusCode::OK, Some(100)));
+    let (st, _) = s
+        .call("PUT", &path, &manager, Some(json!({"part_rate": 80})))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, v) = s
+        .call("PUT", &path, &admin, Some(json!({"labour_rate": -1})))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str(), v["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("out_of_range"),
+            Some("labour_rate")
+        )
+    );
+    let (st, v) = s
+        .call("PUT", &path, &admin, Some(json!({"part_rate": 80})))
+        .await;
+    assert_eq!(
+        (st, v["part_rate"].as_i64(), v["labour_rate"].as_i64()),
+        (StatusCode::OK, Some(80), Some(100))
+    );
+    let (st, _) = s
+        .call(
+            "GET",
+            &format!("/api/v1/loyalty/settings/{}", f.store2),
+            &own,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// Signs in through the login form; answers the session cookie and the CSRF token.
+async fn sign_in(s: &Server, login: &str) -> (String, String) {
+    let csrf_of = |html: &str| {
+        html.split("name=\"_csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let page = s
+        .http
+        .get(format!("{}/login", s.base))
+        .send()
+        .await
+        .expect("login page");
+    let mut cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect();
+    let csrf = csrf_of(&page.text().await.expect("body"));
+    let r = s
+        .http
+        .post(format!("{}/login", s.base))
+        .header("cookie", cookies.join("; "))
+        .form(&[
+            ("login", login),
+            ("password", "password123"),
+            ("_csrf", &csrf),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    cookies.extend(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string)),
+    );
+    let cookie = cookies.join("; ");
+    let html = s
+        .http
+        .get(format!("{}/password", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    (cookie, csrf_of(&html))
+}
+
+#[tokio::test]
+async fn points_page_forms_show_field_errors() {
+    let s = Server::start().await;
+    let f = &s.f;
+    let a = customer(f, "周父", "13600000001").await;
+    let b = customer(f, "周母", "13600000002").await;
+    household(f, a, b, "household").await;
+    let (cookie, csrf) = sign_in(&s, "s01.manager").await;
+    let get = |path: String| {
+        let (h, c) = (s.http.clone(), cookie.clone());
+        let url = format!("{}{}", s.base, path);
+        async move {
+            let r = h.get(url).header("cookie", c).send().await.expect("get");
+            (r.status(), r.text().await.expect("body"))
+        }
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let (h, c) = (s.http.clone(), cookie.clone());
+        let url = format!("{}{}", s.base, path);
+        async move {
+            let r = h
+                .post(url)
+                .header("cookie", c)
+                .form(&form)
+                .send()
+                .await
+                .expect("post");
+            let loc = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            (r.status(), loc, r.text().await.expect("body"))
+        }
+    };
+    let (st, html) = get(format!("/customers/{a}/loyalty")).await;
+    assert_eq!(st, 200);
+    assert!(html.contains("id=\"adjust-form\"") && html.contains("id=\"transfer-form\""));
+    let (st, loc, _) = post(
+        format!("/customers/{a}/loyalty/adjust"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("points", "200".into()),
+            ("reason", "补录".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), loc.as_str()),
+        (303, format!("/customers/{a}/loyalty?done=adjust").as_str())
+    );
+    // redeeming more than the balance re-shows the form with the error and the value typed
+    let (st, _, html) = post(
+        format!("/customers/{a}/loyalty/redeem"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("points", "250".into()),
+            ("reason", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert!(html.contains("id=\"err-redeem-points\""), "{html}");
+    assert!(html.contains("积分不足（当前余额 200 分）"), "{html}");
+    assert!(html.contains("value=\"250\""));
+    let (st, _, _) = post(
+        format!("/customers/{a}/loyalty/transfer"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("to_customer_id", b.to_string()),
+            ("points", "50".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, html) = get(format!("/customers/{a}")).await;
+    assert!(html.contains("id=\"loyalty-balance\">150<"), "360 block");
+    assert!(html.contains("S010000017"));
+    // a missing CSRF token is refused
+    let (st, _, _) = post(
+        format!("/customers/{a}/loyalty/redeem"),
+        vec![("points", "1".into())],
+    )
+    .await;
+    assert_eq!(st, 403);
+    // the settings page: errors beside their field
+    let (st, html) = get("/loyalty/settings".into()).await;
+    assert_eq!(st, 200);
+    assert!(html.contains("name=\"labour_rate\""));
+    let (admin_cookie, admin_csrf) = sign_in(&s, "admin").await;
+    let r = s
+        .http
+        .post(format!("{}/loyalty/settings", s.base))
+        .header("cookie", admin_cookie)
+        .form(&[
+            ("_csrf", admin_csrf.as_str()),
+            ("store", &f.store1.to_string()),
+            ("expiry_months", "0"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .expect("body")
+            .contains("id=\"err-expiry_months\"")
+    );
+}

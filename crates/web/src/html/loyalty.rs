@@ -273,7 +273,10 @@ fn store_of(web: &Web, q: Option<&String>, stores: &[(i64, String)]) -> i64 {
 }
 
 fn roundings(lang: Lang) -> Vec<(&'static str, &'static str)> {
-    Rounding::ALL.iter().map(|r| (r.code(), r.label(lang))).collect()
+    Rounding::ALL
+        .iter()
+        .map(|r| (r.code(), r.label(lang)))
+        .collect()
 }
 
 pub async fn settings(State(s): State<AppState>, web: Web, Q(q): Q<SettingsQuery>) -> PageResult {
