@@ -538,7 +538,7 @@ pub fn check_member_number(field: &str, s: &str) -> Result<String, ValidationErr
     let (payload, last) = t.split_at(t.len() - 1);
     let expected =
         check_char(payload).ok_or_else(|| ValidationError::new(field, s, Rule::Number))?;
-    if last.chars().next() != Some(expected) {
+    if !last.starts_with(expected) {
         return Err(ValidationError::new(
             field,
             s,
@@ -695,13 +695,13 @@ mod tests {
             consume_fifo("points", &lots, 50).expect("ok"),
             vec![(2, 30), (1, 20)]
         );
-        let e = consume_fifo("points", &lots, 131).unwrap_err();
+        let e = consume_fifo("points", &lots, 131).expect_err("error");
         assert_eq!(e.code(), "insufficient_points");
         assert_eq!(e.rule, Rule::InsufficientPoints { balance: 130 });
         assert_eq!(e.field, "points");
         assert_eq!(e.value, "131");
         assert_eq!(
-            consume_fifo("points", &lots, 0).unwrap_err().code(),
+            consume_fifo("points", &lots, 0).expect_err("error").code(),
             "out_of_range"
         );
     }
@@ -711,15 +711,21 @@ mod tests {
         assert_eq!(parse_points("points", " 1,000 ").expect("ok"), 1000);
         assert_eq!(parse_points("points", "-20").expect("ok"), -20);
         assert_eq!(parse_points("points", "１２").expect("ok"), 12);
-        assert_eq!(parse_points("points", "").unwrap_err().code(), "required");
-        assert_eq!(parse_points("points", "1.5").unwrap_err().code(), "number");
+        assert_eq!(
+            parse_points("points", "").expect_err("error").code(),
+            "required"
+        );
+        assert_eq!(
+            parse_points("points", "1.5").expect_err("error").code(),
+            "number"
+        );
         assert!(check_transfer(1, 2, &[2, 3]).is_ok());
         assert_eq!(
-            check_transfer(1, 4, &[2, 3]).unwrap_err().code(),
+            check_transfer(1, 4, &[2, 3]).expect_err("error").code(),
             "not_household"
         );
         assert_eq!(
-            check_transfer(1, 1, &[1]).unwrap_err().code(),
+            check_transfer(1, 1, &[1]).expect_err("error").code(),
             "not_household"
         );
     }
@@ -737,7 +743,9 @@ mod tests {
             "S010000421"
         );
         assert_eq!(
-            check_member_number("no", "S010000423").unwrap_err().rule,
+            check_member_number("no", "S010000423")
+                .expect_err("error")
+                .rule,
             Rule::MemberNumberCheck { expected: '1' }
         );
     }
@@ -745,11 +753,17 @@ mod tests {
     #[test]
     fn settings_validation_names_each_field() {
         assert!(LoyaltySettings::default().validate().is_ok());
-        let mut s = LoyaltySettings::default();
-        s.labour_rate = -1;
-        s.gold.points = 100; // below silver's 2,000
-        s.expiry_months = 0;
-        let e = s.validate().unwrap_err();
+        let d = LoyaltySettings::default();
+        let s = LoyaltySettings {
+            labour_rate: -1,
+            gold: TierRule {
+                points: 100, // below silver's 2,000
+                ..d.gold
+            },
+            expiry_months: 0,
+            ..d
+        };
+        let e = s.validate().expect_err("error");
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["labour_rate", "expiry_months", "gold_points"]);
     }
@@ -769,7 +783,7 @@ mod tests {
             "expiry_months" => Some(" ".to_string()),
             _ => None,
         };
-        let e = LoyaltySettings::from_fields(&cur, got).unwrap_err();
+        let e = LoyaltySettings::from_fields(&cur, got).expect_err("error");
         assert_eq!(
             e.iter()
                 .map(|e| (e.field.as_str(), e.code()))
