@@ -125,7 +125,7 @@ async fn adjust(
 }
 
 /// A store's loyalty settings: earning rates, kind percents, rounding, expiry, tiers.
-#[utoipa::path(get, path = "/api/v1/loyalty/settings/{store_id}", tag = "loyalty", params(("store_id" = i64, Path, description = "store id")),
+#[utoipa::path(get, path = "/api/v1/loyalty/settings/{id}", tag = "loyalty", params(("id" = i64, Path, description = "store id")),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn get_settings(
     State(s): State<AppState>,
@@ -142,7 +142,7 @@ async fn get_settings(
 
 /// Replaces a store's loyalty settings (administrators, group staff, the store's general
 /// manager); missing keys take the defaults; every broken rule is reported.
-#[utoipa::path(put, path = "/api/v1/loyalty/settings/{store_id}", tag = "loyalty", params(("store_id" = i64, Path, description = "store id")),
+#[utoipa::path(put, path = "/api/v1/loyalty/settings/{id}", tag = "loyalty", params(("id" = i64, Path, description = "store id")),
     request_body(content = Object),
     responses((status = 200, body = Object), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn put_settings(
