@@ -525,13 +525,16 @@ impl Services {
                 };
                 let Some(last) = batch.last() else { break };
                 after = last.source_id;
-                let credits: Vec<Credit> = batch
+                // Accounts are locked in customer-id order, as transfers do, so two
+                // concurrent writers cannot deadlock on PostgreSQL.
+                let mut credits: Vec<Credit> = batch
                     .iter()
                     .filter_map(|c| {
                         let s = settings.get(&c.store_id).unwrap_or(&default);
                         credit_for(s, c, sales, today)
                     })
                     .collect();
+                credits.sort_by_key(|c| c.customer_id);
                 let written = self.db.loyalty_credit(&credits, now).await?;
                 for (c, id) in credits.iter().zip(written) {
                     if id.is_some() {

@@ -1053,3 +1053,85 @@ async fn points_page_forms_show_field_errors() {
             .contains("id=\"err-expiry_months\"")
     );
 }
+
+/// `dealerbase loyalty accrue` earns once; the nightly job runs the loyalty steps too.
+#[tokio::test]
+async fn cli_accrue_and_the_nightly_job() {
+    let t = TestDb::sqlite().await;
+    let f = fixture(&t.db).await;
+    let owner = customer(&f, "吴车主", "13500000001").await;
+    let car =
+        t.db.create_vehicle(
+            &VehicleFields {
+                vin: vin(7),
+                model_id: f.model,
+                store_id: f.store1,
+                ..Default::default()
+            },
+            Some((owner, d("2026-01-01"))),
+            f.svc.clock.now(),
+        )
+        .await
+        .expect("vehicle");
+    // repair, 200.00 yuan labour + 100.00 yuan parts → 200 + 50 = 250 points
+    work_order(
+        &f,
+        "WO9",
+        car,
+        owner,
+        "repair",
+        "customer",
+        d("2026-11-20"),
+        &[("labour", 20_000), ("part", 10_000)],
+    )
+    .await;
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dealerbase"))
+            .args([
+                "loyalty",
+                "accrue",
+                "--database-url",
+                &t.url,
+                "--as-of",
+                "2026-11-23",
+            ])
+            .env("DEALERBASE_LOG", "error")
+            .output()
+            .expect("run dealerbase");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        run().contains("work orders accrued 1 · sales accrued 0 · points 250"),
+        "first run"
+    );
+    assert!(run().contains("work orders accrued 0"), "second run");
+    let acc =
+        t.db.loyalty_account(owner)
+            .await
+            .expect("q")
+            .expect("member");
+    assert_eq!(acc.balance, 250);
+
+    // the nightly job: a second work order is accrued by it
+    work_order(
+        &f,
+        "WO10",
+        car,
+        owner,
+        "maintenance",
+        "customer",
+        d("2026-11-22"),
+        &[("labour", 10_000)],
+    )
+    .await;
+    let report = f
+        .svc
+        .run_daily_jobs("test")
+        .await
+        .expect("daily")
+        .expect("ran");
+    let l = report.loyalty.expect("loyalty step");
+    assert_eq!((l.work_orders_accrued, l.points_accrued), (1, 100));
+    t.finish().await;
+}
