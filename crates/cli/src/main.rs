@@ -8,6 +8,7 @@ mod bench_management;
 mod bench_sales;
 mod export;
 mod import;
+mod loyalty;
 mod mine;
 
 use anyhow::{Context, Result, bail};
@@ -124,6 +125,9 @@ enum Command {
     /// Export lists (masked, filtered, audited) to CSV or XLSX.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Loyalty points: accrue points for settled work orders and delivered sales now.
+    #[command(subcommand)]
+    Loyalty(loyalty::LoyaltyCommand),
 }
 
 #[derive(Subcommand)]
@@ -336,6 +340,7 @@ async fn run(cmd: Command) -> Result<()> {
         }
         Command::Import(cmd) => import::run(cmd).await,
         Command::Export(cmd) => export::run(cmd).await,
+        Command::Loyalty(cmd) => loyalty::run(cmd).await,
         Command::Bench {
             db,
             scenario,

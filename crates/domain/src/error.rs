@@ -65,6 +65,16 @@ pub enum Rule {
     /// A money amount (yuan, up to 2 decimals) or a plain number that is not one.
     Amount,
     Number,
+    /// Loyalty: more points asked for than the customer holds.
+    InsufficientPoints {
+        balance: i64,
+    },
+    /// Loyalty: points move only between members of one household.
+    NotHousehold,
+    /// Loyalty: a member number whose check digit is wrong.
+    MemberNumberCheck {
+        expected: char,
+    },
 }
 
 impl Rule {
@@ -91,6 +101,9 @@ impl Rule {
             Rule::Email => "email",
             Rule::Amount => "amount",
             Rule::Number => "number",
+            Rule::InsufficientPoints { .. } => "insufficient_points",
+            Rule::NotHousehold => "not_household",
+            Rule::MemberNumberCheck { .. } => "member_number_check",
         }
     }
 
@@ -167,6 +180,22 @@ impl Rule {
             (Rule::Amount, En) => "not an amount (yuan, at most 2 decimals, e.g. 1234.50)".into(),
             (Rule::Number, Zh) => "必须是数字".into(),
             (Rule::Number, En) => "must be a number".into(),
+            (Rule::InsufficientPoints { balance }, Zh) => {
+                format!("积分不足（当前余额 {balance} 分）")
+            }
+            (Rule::InsufficientPoints { balance }, En) => {
+                format!("more than the balance of {balance} points")
+            }
+            (Rule::NotHousehold, Zh) => "积分只能转给同一家庭的其他成员".into(),
+            (Rule::NotHousehold, En) => {
+                "points move only to another member of the same household".into()
+            }
+            (Rule::MemberNumberCheck { expected }, Zh) => {
+                format!("会员号校验位错误（应为 {expected}）")
+            }
+            (Rule::MemberNumberCheck { expected }, En) => {
+                format!("member number check digit is wrong; expected {expected}")
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod dates;
 pub mod error;
 pub mod kpi;
+pub mod loyalty;
 pub mod lunar;
 pub mod mask;
 pub mod mobile;

@@ -57,6 +57,8 @@ pub struct Customer360 {
     pub scores: Option<crate::mining_views::ScoreView>,
     /// Cross-sell offers for each vehicle the customer owns now, from its latest visit.
     pub cross_sell: Vec<crate::mining_views::VehicleCrossSell>,
+    /// Loyalty: member number, tier, points balance, next expiry.
+    pub loyalty: crate::loyalty::LoyaltySummary,
 }
 
 impl Services {
@@ -139,6 +141,7 @@ impl Services {
             timeline,
             scores,
             cross_sell,
+            loyalty: self.loyalty_summary(id, lang).await?,
         })
     }
 }

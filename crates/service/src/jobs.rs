@@ -16,6 +16,8 @@ pub struct DailyReport {
     pub aftersales: Option<crate::aftersales::GenerationReport>,
     /// Escalated follow-ups, leads returned to the pool, close rates refreshed.
     pub sales: crate::sales::SalesJobReport,
+    /// Points accrued, lots expired, tiers reviewed (None when the step failed).
+    pub loyalty: Option<crate::loyalty::LoyaltyJobReport>,
 }
 
 pub const DAILY_JOB: &str = "daily";
@@ -48,6 +50,12 @@ impl Services {
             Err(e) => tracing::error!(error = %e, "after-sales generation failed"),
         }
         report.sales = self.run_sales_jobs().await?;
+        // Loyalty: accrue, expire, review. Idempotent (source keys); a failure is logged
+        // and tomorrow's run catches up.
+        match self.run_loyalty_jobs(today).await {
+            Ok(l) => report.loyalty = Some(l),
+            Err(e) => tracing::error!(error = %e, "loyalty step failed"),
+        }
         // A failed snapshot is logged, not fatal: the other jobs' work stands, and the
         // snapshot is retried by tomorrow's run (or `dealerbase mine all`).
         match self.mine_all(today, |_| {}).await {

@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod input;
 pub mod jobs;
+pub mod loyalty;
 pub mod management;
 pub mod merge;
 pub mod mining;
@@ -196,6 +197,8 @@ fn forbidden_zh(what: &str) -> &str {
         "store figures" => "查看门店汇总数据",
         "enter operating costs" => "录入运营费用",
         "set targets" => "设定目标",
+        // loyalty
+        "adjust loyalty points" => "人工调整积分",
         other => other,
     }
 }

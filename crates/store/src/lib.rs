@@ -15,6 +15,7 @@ pub mod import_tx;
 mod jobs;
 pub mod kpi;
 pub mod lists;
+pub mod loyalty;
 pub mod management;
 pub mod merge;
 pub mod mining;

@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0013_sales_covering_indexes.sql"),
     ),
     (
+        14,
+        "loyalty points and membership",
+        include_str!("../migrations/0014_loyalty.sql"),
+    ),
+    (
         15,
         "the sales funnel by day",
         include_str!("../migrations/0015_sales_day_fact.sql"),

@@ -15,6 +15,8 @@ mod import;
 // imports, merges, exports (issue 4)
 mod import_records;
 mod import_web;
+// loyalty points and membership (issue 8)
+mod loyalty;
 // management KPIs, costs, targets (issue 9)
 mod management;
 mod merge;

@@ -5,6 +5,7 @@ mod aftersales;
 mod export;
 mod imports;
 mod lists;
+mod loyalty;
 mod management;
 mod mining;
 mod records;
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(aftersales::router())
         .merge(sales::router())
         .merge(management::router())
+        .merge(loyalty::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

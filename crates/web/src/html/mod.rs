@@ -12,6 +12,7 @@ pub(crate) mod chart;
 mod customers;
 pub(crate) mod i18n;
 mod imports;
+mod loyalty;
 mod management;
 mod mining;
 mod pages;
@@ -183,6 +184,15 @@ pub fn router() -> Router<AppState> {
         .route("/management/report.xlsx", get(management::report_xlsx))
         .route("/management/targets/split", post(management::split_targets))
         .route("/management/targets/set", post(management::set_target))
+        // loyalty points and membership (issue 8)
+        .route("/customers/{id}/loyalty", get(loyalty::page))
+        .route("/customers/{id}/loyalty/redeem", post(loyalty::redeem))
+        .route("/customers/{id}/loyalty/transfer", post(loyalty::transfer))
+        .route("/customers/{id}/loyalty/adjust", post(loyalty::adjust))
+        .route(
+            "/loyalty/settings",
+            get(loyalty::settings).post(loyalty::save_settings),
+        )
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
