@@ -17,6 +17,7 @@ pub mod money;
 pub mod plate;
 pub mod resident_id;
 pub mod sales;
+pub mod segment;
 pub mod text;
 pub mod vin;
 pub mod workdays;

@@ -13,6 +13,7 @@ pub mod import;
 pub mod input;
 pub mod jobs;
 pub mod management;
+pub mod marketing;
 pub mod merge;
 pub mod mining;
 pub mod mining_views;
@@ -167,6 +168,8 @@ fn entity_zh(e: &str) -> &str {
         "task" => "待办",
         "open task" => "待办",
         "import run" => "导入任务",
+        "segment" => "客户分群",
+        "campaign" => "营销活动",
         other => other,
     }
 }
@@ -196,6 +199,8 @@ fn forbidden_zh(what: &str) -> &str {
         "store figures" => "查看门店汇总数据",
         "enter operating costs" => "录入运营费用",
         "set targets" => "设定目标",
+        // marketing
+        "marketing" => "使用客户分群与营销活动",
         other => other,
     }
 }

@@ -21,6 +21,7 @@ pub mod mining;
 pub mod mining_views;
 pub mod model;
 pub mod sales;
+pub mod segments;
 mod schema;
 mod sql;
 mod vehicles;
