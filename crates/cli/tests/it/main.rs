@@ -17,6 +17,7 @@ mod import_records;
 mod import_web;
 // management KPIs, costs, targets (issue 9)
 mod management;
+mod marketing;
 mod merge;
 mod mining;
 mod mining_browser;

@@ -1,0 +1,514 @@
+//! Marketing segments on SQLite and PostgreSQL: a hand-built group of five customers where
+//! every field family, operator and and/or/not gives a count worked out by hand below;
+//! scope; saved, frozen and unfrozen segments; validation errors; the API.
+//!
+//! Today is 2026-11-23. Store S01 (seen by its manager):
+//! - 甲: individual, male, born 1980-05-01 (46), city 330100, VIP, consultant s01.a,
+//!   marketing SMS consent. Car 1 (速腾 200TSI, 一汽-大众) bought 2019-06-01 (7 years),
+//!   sold here. Work orders 2025-08-01 (500 yuan) and 2026-09-10 (1,200 yuan): last visit
+//!   74 days / 2 whole months ago. Compulsory policy ending 2026-12-20 (in 27 days).
+//!   Scores: champions, platinum, CLV 8,000, churn 10%.
+//! - 乙: company, no gender or birthday, city 310100, marketing email consent. Car 2 bought
+//!   2024-03-01 (2 years), not sold here. Work order 2025-01-10 (300 yuan): 22 months ago.
+//!   Commercial policy ending 2027-03-01. Scores: at risk, gold, CLV 12,000, churn 80%.
+//! - 丙: individual, female, born 1995-11-24 (30 today, 31 tomorrow), consultant s01.a; an
+//!   H lead (walk-in) registered on 2026-11-10: 13 days without contact.
+//! - 丁: individual, consultant s01.a; an A lead (phone-in) registered today.
+//!
+//! Store S02: 戊 with car 3 (same model) bought 2022-01-15 and a work order 2026-10-01
+//! (800 yuan); scores champions, silver, churn 30%.
+
+use crate::both;
+use crate::harness::{Fixture, TestDb, fixture, today, vin};
+use chrono::NaiveDate;
+use dealerbase_domain::segment::Definition;
+use dealerbase_domain::{FixedClock, Lang};
+use dealerbase_service::input::{CustomerInput, LeadInput, VehicleInput, WorkOrderInput, WorkOrderLineInput};
+use dealerbase_service::marketing::SegmentInput;
+use dealerbase_service::{Actor, ServiceError, Services};
+use dealerbase_store::mining::{CustomerScore, RunStart};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub(crate) struct World {
+    pub jia: i64,
+    pub yi: i64,
+    pub bing: i64,
+    pub ding: i64,
+    pub wu: i64,
+    /// 乙's car.
+    pub v2: i64,
+}
+
+async fn customer(f: &Fixture, by: &Actor, input: CustomerInput) -> i64 {
+    f.svc
+        .create_customer(by, &input)
+        .await
+        .expect("customer")
+        .customer
+        .id
+}
+
+async fn car(f: &Fixture, by: &Actor, owner: i64, serial: u32, bought: &str, own_sold: bool) -> i64 {
+    f.svc
+        .create_vehicle(
+            by,
+            &VehicleInput {
+                vin: Some(vin(serial)),
+                model_id: Some(f.model),
+                purchase_date: Some(bought.into()),
+                own_sold: Some(own_sold),
+                customer_id: Some(owner),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("vehicle")
+        .id
+}
+
+async fn visit(f: &Fixture, by: &Actor, vehicle: i64, number: &str, on: &str, yuan: i64) {
+    f.svc
+        .create_work_order(
+            by,
+            &WorkOrderInput {
+                number: Some(number.into()),
+                vehicle_id: Some(vehicle),
+                kind: Some("maintenance".into()),
+                opened_on: Some(on.into()),
+                settled_on: Some(on.into()),
+                odometer_km: Some(10_000),
+                lines: vec![WorkOrderLineInput {
+                    line_kind: Some("labour".into()),
+                    code: Some("M1".into()),
+                    name: Some("保养".into()),
+                    amount_fen: Some(yuan * 100),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("work order");
+}
+
+fn score(run: i64, customer: i64, store: i64, segment: &str, tier: &str, clv_yuan: i64, churn: f64) -> CustomerScore {
+    CustomerScore {
+        run_id: run,
+        customer_id: customer,
+        store_id: store,
+        consultant_id: None,
+        recency_days: 100,
+        frequency: 2,
+        monetary_fen: 100_000,
+        r: 3,
+        f: 3,
+        m: 3,
+        segment: segment.into(),
+        tier: tier.into(),
+        p_alive: Some(0.5),
+        expected_visits: Some(1.0),
+        clv_fen: Some(clv_yuan * 100),
+        churn_risk: churn,
+        churn_reasons: String::new(),
+        trade_in: 0.1,
+        trade_in_reasons: String::new(),
+    }
+}
+
+pub(crate) async fn world(t: &TestDb, f: &Fixture) -> World {
+    let m = &f.manager1;
+    let a = f.consultant_a.staff_id;
+    let jia = customer(
+        f,
+        m,
+        CustomerInput {
+            name: Some("甲客户".into()),
+            mobile: Some("13800000001".into()),
+            gender: Some("male".into()),
+            birthday: Some("1980-05-01".into()),
+            city_code: Some("330100".into()),
+            vip: Some(true),
+            consultant_id: Some(a),
+            ..Default::default()
+        },
+    )
+    .await;
+    let yi = customer(
+        f,
+        m,
+        CustomerInput {
+            kind: Some("company".into()),
+            name: Some("乙公司".into()),
+            mobile: Some("13800000002".into()),
+            city_code: Some("310100".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let bing = customer(
+        f,
+        m,
+        CustomerInput {
+            name: Some("丙客户".into()),
+            mobile: Some("13800000003".into()),
+            gender: Some("female".into()),
+            birthday: Some("1995-11-24".into()),
+            consultant_id: Some(a),
+            ..Default::default()
+        },
+    )
+    .await;
+    let ding = customer(
+        f,
+        m,
+        CustomerInput {
+            name: Some("丁客户".into()),
+            mobile: Some("13800000004".into()),
+            consultant_id: Some(a),
+            ..Default::default()
+        },
+    )
+    .await;
+    let wu = customer(
+        f,
+        &f.consultant_store2,
+        CustomerInput {
+            name: Some("戊客户".into()),
+            mobile: Some("13800000005".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let now = f.svc.clock.now();
+    t.db.record_consent(jia, "marketing", "sms", "2026-01", None, now)
+        .await
+        .expect("consent");
+    t.db.record_consent(yi, "marketing", "email", "2026-01", None, now)
+        .await
+        .expect("consent");
+    let v1 = car(f, m, jia, 1, "2019-06-01", true).await;
+    let v2 = car(f, m, yi, 2, "2024-03-01", false).await;
+    let v3 = car(f, &f.admin, wu, 3, "2022-01-15", true).await;
+    visit(f, &f.advisor1, v1, "W1", "2025-08-01", 500).await;
+    visit(f, &f.advisor1, v1, "W2", "2026-09-10", 1200).await;
+    visit(f, &f.advisor1, v2, "W3", "2025-01-10", 300).await;
+    visit(f, &f.admin, v3, "W4", "2026-10-01", 800).await;
+    let (s1, s2) = (f.store1, f.store2);
+    t.db.execute_admin(&format!(
+        "INSERT INTO insurance_policy (store_id, vehicle_id, customer_id, kind, insurer, policy_no, start_date, end_date, premium_fen) VALUES \
+         ({s1}, {v1}, {jia}, 'compulsory', '人保', 'P1', '2025-12-21', '2026-12-20', 95000), \
+         ({s1}, {v2}, {yi}, 'commercial', '平安', 'P2', '2026-03-02', '2027-03-01', 300000)"
+    ))
+    .await
+    .expect("policies");
+    // 丙's lead was registered 13 days ago (its first contact then); 丁's today.
+    let earlier = Services::new(
+        t.db.clone(),
+        Arc::new(FixedClock::on(NaiveDate::from_ymd_opt(2026, 11, 10).unwrap())),
+    );
+    earlier
+        .register_lead(
+            &f.consultant_a,
+            &LeadInput {
+                customer_id: Some(bing),
+                grade: Some("H".into()),
+                source: Some("walk_in".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    f.svc
+        .register_lead(
+            &f.consultant_a,
+            &LeadInput {
+                customer_id: Some(ding),
+                grade: Some("A".into()),
+                source: Some("phone_in".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    let RunStart::Started(run) = t.db.start_mining_run(today(), now).await.expect("run") else {
+        panic!("a new run");
+    };
+    t.db.write_customer_scores(&[
+        score(run, jia, s1, "champions", "platinum", 8_000, 0.10),
+        score(run, yi, s1, "at_risk", "gold", 12_000, 0.80),
+        score(run, wu, s2, "champions", "silver", 3_000, 0.30),
+    ])
+    .await
+    .expect("scores");
+    t.db.finish_mining_run(run, now, 3, 4, "{}")
+        .await
+        .expect("finish");
+    World {
+        jia,
+        yi,
+        bing,
+        ding,
+        wu,
+        v2,
+    }
+}
+
+fn def(v: Value) -> Definition {
+    serde_json::from_value(json!({ "conditions": v })).expect("definition")
+}
+
+async fn count(f: &Fixture, who: &Actor, conditions: Value) -> i64 {
+    f.svc
+        .evaluate_segment(who, &def(conditions.clone()), 0, Lang::Zh)
+        .await
+        .unwrap_or_else(|e| panic!("{conditions}: {e}"))
+        .count
+}
+
+async fn ids(f: &Fixture, who: &Actor, conditions: Value) -> Vec<i64> {
+    let mut v: Vec<i64> = f
+        .svc
+        .evaluate_segment(who, &def(conditions), 50, Lang::Zh)
+        .await
+        .expect("evaluate")
+        .sample
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    v.sort();
+    v
+}
+
+fn l(field: &str, op: &str, value: Value) -> Value {
+    if value.is_null() {
+        json!({"field": field, "op": op})
+    } else {
+        json!({"field": field, "op": op, "value": value})
+    }
+}
+
+async fn customer_fields_count_by_hand(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let n = Value::Null;
+    assert_eq!(count(&f, m, json!([])).await, 4, "everyone in S01");
+    assert_eq!(count(&f, &f.group_staff, json!([])).await, 5, "the whole group");
+    assert_eq!(
+        ids(&f, m, json!([l("customer.kind", "in", json!(["individual"]))])).await,
+        vec![w.jia, w.bing, w.ding]
+    );
+    assert_eq!(count(&f, m, json!([l("customer.kind", "not_in", json!(["individual"]))])).await, 1);
+    assert_eq!(count(&f, m, json!([l("customer.gender", "in", json!(["female"]))])).await, 1);
+    // NULL gender is "not male": 乙, 丙, 丁.
+    assert_eq!(count(&f, m, json!([l("customer.gender", "not_in", json!(["男"]))])).await, 3);
+    assert_eq!(count(&f, m, json!([l("customer.gender", "not_set", n.clone())])).await, 2);
+    assert_eq!(ids(&f, m, json!([l("customer.age", "ge", json!(40))])).await, vec![w.jia]);
+    // 30 to 45: 丙 (30); 甲 is 46.
+    assert_eq!(ids(&f, m, json!([l("customer.age", "between", json!([30, 45]))])).await, vec![w.bing]);
+    assert_eq!(count(&f, m, json!([l("customer.age", "lt", json!(31))])).await, 1);
+    assert_eq!(count(&f, m, json!([l("customer.age", "eq", json!(31))])).await, 0, "丙 is 31 tomorrow");
+    assert_eq!(ids(&f, m, json!([l("customer.city", "contains", json!("3301"))])).await, vec![w.jia]);
+    assert_eq!(ids(&f, m, json!([l("customer.city", "eq", json!("310100"))])).await, vec![w.yi]);
+    assert_eq!(count(&f, m, json!([l("customer.city", "ne", json!("330100"))])).await, 3);
+    assert_eq!(count(&f, m, json!([l("customer.vip", "is_true", n.clone())])).await, 1);
+    assert_eq!(count(&f, m, json!([l("customer.vip", "is_false", n.clone())])).await, 3);
+    assert_eq!(
+        ids(&f, m, json!([l("customer.consent_marketing_sms", "is_true", n.clone())])).await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("customer.consent_marketing_email", "is_true", n.clone())])).await,
+        vec![w.yi]
+    );
+    assert_eq!(count(&f, m, json!([l("customer.consent_marketing_sms", "is_false", n.clone())])).await, 3);
+    assert_eq!(
+        count(&f, m, json!([l("customer.consultant", "in", json!([f.consultant_a.staff_id]))])).await,
+        3
+    );
+    assert_eq!(count(&f, m, json!([l("customer.consultant", "not_set", n.clone())])).await, 1);
+    assert_eq!(
+        count(&f, &f.group_staff, json!([l("customer.store", "in", json!([f.store2]))])).await,
+        1
+    );
+    assert_eq!(count(&f, m, json!([l("customer.created", "within_last_days", json!(0))])).await, 4);
+    let _ = w.wu;
+}
+both!(customer_fields_count_by_hand);
+
+async fn records_and_scores_count_by_hand(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let n = Value::Null;
+    // Vehicles: brand by Chinese or English name, model by name.
+    assert_eq!(count(&f, m, json!([l("vehicle.brand", "eq", json!("一汽-大众"))])).await, 2);
+    assert_eq!(count(&f, m, json!([l("vehicle.brand", "eq", json!("FAW-VW"))])).await, 2);
+    assert_eq!(count(&f, &f.group_staff, json!([l("vehicle.model", "contains", json!("200TSI"))])).await, 3);
+    assert_eq!(ids(&f, m, json!([l("vehicle.age_years", "ge", json!(5))])).await, vec![w.jia]);
+    assert_eq!(ids(&f, m, json!([l("vehicle.age_years", "lt", json!(3))])).await, vec![w.yi]);
+    assert_eq!(ids(&f, m, json!([l("vehicle.purchase_date", "before", json!("2020-01-01"))])).await, vec![w.jia]);
+    // The same car: sold here AND under 3 years holds for no car; OR holds for both owners.
+    let same = [l("vehicle.own_sold", "is_true", n.clone()), l("vehicle.age_years", "lt", json!(3))];
+    assert_eq!(count(&f, m, json!([{"and": same.clone()}])).await, 0);
+    assert_eq!(count(&f, m, json!(same.clone())).await, 0);
+    assert_eq!(count(&f, m, json!([{"or": same.clone()}])).await, 2);
+    // Work orders: 甲's last visit 74 days ago, 乙's 22 months ago, 丙 and 丁 never.
+    assert_eq!(ids(&f, m, json!([l("work_order.last_visit", "within_last_days", json!(90))])).await, vec![w.jia]);
+    assert_eq!(ids(&f, m, json!([l("work_order.last_visit", "more_than_days_ago", json!(365))])).await, vec![w.yi]);
+    assert_eq!(ids(&f, m, json!([l("work_order.last_visit", "not_set", n.clone())])).await, vec![w.bing, w.ding]);
+    assert_eq!(ids(&f, m, json!([l("work_order.months_since_visit", "ge", json!(12))])).await, vec![w.yi]);
+    assert_eq!(ids(&f, m, json!([l("work_order.months_since_visit", "le", json!(2))])).await, vec![w.jia]);
+    assert_eq!(count(&f, m, json!([l("work_order.months_since_visit", "eq", json!(3))])).await, 0);
+    // Visits and spend in a window (12 months: after 2025-11-23; 24: after 2024-11-23).
+    assert_eq!(count(&f, m, json!([l("work_order.visits", "ge", json!(1))])).await, 1);
+    assert_eq!(count(&f, m, json!([l("work_order.visits", "eq", json!(0))])).await, 3, "乙 丙 丁");
+    let two_in_24 = json!([{"field": "work_order.visits", "op": "ge", "value": 2, "months": 24}]);
+    assert_eq!(ids(&f, m, two_in_24).await, vec![w.jia]);
+    let one_in_24 = json!([{"field": "work_order.visits", "op": "ge", "value": 1, "months": 24}]);
+    assert_eq!(count(&f, m, one_in_24).await, 2);
+    assert_eq!(ids(&f, m, json!([l("work_order.spend", "ge", json!(1000))])).await, vec![w.jia]);
+    assert_eq!(count(&f, m, json!([l("work_order.spend", "lt", json!(100))])).await, 3);
+    // 24 months: 甲 500 + 1,200 = 1,700 (in 400..2,000); 乙 300 (not).
+    let spend = json!([{"field": "work_order.spend", "op": "between", "value": [400, 2000], "months": 24}]);
+    assert_eq!(ids(&f, m, spend).await, vec![w.jia]);
+    // Policies: 甲's ends in 27 days; the same policy is not commercial.
+    assert_eq!(ids(&f, m, json!([l("policy.end_date", "within_next_days", json!(60))])).await, vec![w.jia]);
+    let same_policy = json!([l("policy.end_date", "within_next_days", json!(60)), l("policy.kind", "in", json!(["commercial"]))]);
+    assert_eq!(count(&f, m, same_policy).await, 0);
+    assert_eq!(count(&f, m, json!([l("policy.renewed", "is_false", n.clone())])).await, 2);
+    // Leads: 丙 (H, 13 days without contact) and 丁 (A, contacted today).
+    assert_eq!(ids(&f, m, json!([l("lead.grade", "in", json!(["H"]))])).await, vec![w.bing]);
+    assert_eq!(ids(&f, m, json!([l("lead.days_since_contact", "ge", json!(7))])).await, vec![w.bing]);
+    assert_eq!(count(&f, m, json!([l("lead.days_since_contact", "ge", json!(14))])).await, 0);
+    assert_eq!(count(&f, m, json!([l("lead.status", "in", json!(["open"]))])).await, 2);
+    let h_quiet = json!([l("lead.grade", "in", json!(["H", "A"])), l("lead.days_since_contact", "ge", json!(7))]);
+    assert_eq!(ids(&f, m, h_quiet).await, vec![w.bing]);
+    // Mining scores of the newest snapshot.
+    assert_eq!(ids(&f, m, json!([l("mining.segment", "in", json!(["at_risk"]))])).await, vec![w.yi]);
+    assert_eq!(ids(&f, m, json!([l("mining.clv", "ge", json!(10000))])).await, vec![w.yi]);
+    assert_eq!(ids(&f, m, json!([l("mining.churn_risk", "ge", json!(50))])).await, vec![w.yi]);
+    assert_eq!(ids(&f, m, json!([l("mining.churn_risk", "lt", json!(50))])).await, vec![w.jia]);
+    assert_eq!(count(&f, m, json!([l("mining.tier", "in", json!(["platinum", "gold"]))])).await, 2);
+    // Lapsed owners with a high CLV: 乙.
+    let lapsed = json!([l("work_order.months_since_visit", "ge", json!(12)), l("mining.clv", "ge", json!(10000))]);
+    assert_eq!(ids(&f, m, lapsed).await, vec![w.yi]);
+    // or / not: VIP or an H lead = 甲, 丙; neither = 乙, 丁; no car of the brand = 丙, 丁.
+    let vip_or_h = json!({"or": [l("customer.vip", "is_true", n.clone()), l("lead.grade", "in", json!(["H"]))]});
+    assert_eq!(ids(&f, m, json!([vip_or_h.clone()])).await, vec![w.jia, w.bing]);
+    assert_eq!(ids(&f, m, json!([{"not": vip_or_h}])).await, vec![w.yi, w.ding]);
+    assert_eq!(
+        ids(&f, m, json!([{"not": l("vehicle.brand", "eq", json!("一汽-大众"))}])).await,
+        vec![w.bing, w.ding]
+    );
+    // Group scope: visits in 12 months = 甲 and 戊.
+    assert_eq!(ids(&f, &f.group_staff, json!([l("work_order.visits", "ge", json!(1))])).await, vec![w.jia, w.wu]);
+}
+both!(records_and_scores_count_by_hand);
+
+async fn samples_are_masked_and_roles_checked(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let e = f
+        .svc
+        .evaluate_segment(&f.manager1, &def(json!([])), 2, Lang::En)
+        .await
+        .expect("evaluate");
+    assert_eq!(e.count, 4);
+    assert_eq!(e.sample.len(), 2);
+    assert_eq!(e.sample[0].id, w.jia);
+    assert_eq!(e.sample[0].mobile.as_deref(), Some("138****0001"));
+    let err = f
+        .svc
+        .evaluate_segment(&f.consultant_a, &def(json!([])), 2, Lang::En)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Forbidden(_)), "{err:?}");
+}
+both!(samples_are_masked_and_roles_checked);
+
+async fn validation_errors_name_field_value_and_rule(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let d = def(json!([
+        l("customer.shoe_size", "eq", json!(42)),
+        {"or": [l("mining.churn_risk", "ge", json!(120))]},
+        l("policy.end_date", "before", json!("明年")),
+    ]));
+    let Err(ServiceError::Invalid(errs)) = f.svc.evaluate_segment(&f.manager1, &d, 0, Lang::En).await
+    else {
+        panic!("invalid");
+    };
+    let got: Vec<(&str, &str, &str)> = errs
+        .iter()
+        .map(|e| (e.field.as_str(), e.value.as_str(), e.code()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("conditions[0].field", "customer.shoe_size", "one_of"),
+            ("conditions[1].or[0].value", "120", "out_of_range"),
+            ("conditions[2].value", "明年", "date_format"),
+        ]
+    );
+    let Err(ServiceError::Invalid(errs)) = f
+        .svc
+        .create_segment(&f.manager1, &SegmentInput { name: " ".into(), definition: Definition::default() })
+        .await
+    else {
+        panic!("invalid");
+    };
+    assert_eq!(errs[0].field, "name");
+}
+both!(validation_errors_name_field_value_and_rule);
+
+async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let lapsed = def(json!([l("work_order.months_since_visit", "ge", json!(12))]));
+    let s = f
+        .svc
+        .create_segment(m, &SegmentInput { name: "流失客户".into(), definition: lapsed.clone() })
+        .await
+        .expect("create");
+    assert_eq!(s.mode, "dynamic");
+    let frozen = f.svc.freeze_segment(m, s.id).await.expect("freeze");
+    assert_eq!((frozen.mode.as_str(), frozen.member_count), ("frozen", 1));
+    // 乙 comes back today: the dynamic definition no longer holds him, the frozen list does.
+    visit(&f, &f.advisor1, w.v2, "W9", "2026-11-23", 100).await;
+    assert_eq!(f.svc.evaluate_segment(m, &lapsed, 0, Lang::Zh).await.unwrap().count, 0);
+    let page = f.svc.segment_members(m, s.id, 0, 10, Lang::Zh).await.expect("members");
+    assert_eq!(page.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![w.yi]);
+    assert_eq!(page.next_after, None);
+    assert_eq!(f.svc.segment_member_ids(m, s.id).await.unwrap(), vec![w.yi]);
+    // A frozen definition is not edited; unfreezing makes it dynamic (and empty now).
+    let e = f
+        .svc
+        .update_segment(m, s.id, &SegmentInput { name: "x".into(), definition: def(json!([])) })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Conflict { field: "mode", .. }), "{e:?}");
+    let back = f.svc.unfreeze_segment(m, s.id).await.expect("unfreeze");
+    assert_eq!((back.mode.as_str(), back.member_count), ("dynamic", 0));
+    assert!(f.svc.segment_member_ids(m, s.id).await.unwrap().is_empty());
+    // Another store's manager-level reader cannot see it; the group can; paging works.
+    let all = f
+        .svc
+        .create_segment(m, &SegmentInput { name: "全部".into(), definition: def(json!([])) })
+        .await
+        .unwrap();
+    let p1 = f.svc.segment_members(m, all.id, 0, 3, Lang::Zh).await.unwrap();
+    assert_eq!(p1.items.len(), 3);
+    assert_eq!(p1.next_after, Some(w.bing));
+    let p2 = f.svc.segment_members(m, all.id, w.bing, 3, Lang::Zh).await.unwrap();
+    assert_eq!(p2.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![w.ding]);
+    let list = f.svc.segments(&f.group_staff, 1, 20).await.unwrap();
+    assert_eq!(list.items.len(), 2);
+    f.svc.delete_segment(m, all.id).await.expect("delete");
+    assert!(matches!(
+        f.svc.segment(m, all.id).await.unwrap_err(),
+        ServiceError::NotFound { .. }
+    ));
+}
+both!(saved_segments_freeze_and_follow_the_data);
