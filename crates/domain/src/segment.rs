@@ -941,6 +941,89 @@ impl Definition {
     pub fn is_empty(&self) -> bool {
         self.conditions.is_empty()
     }
+
+    /// The children of the group at `path` ("" is the top level, "1.0" the first child of
+    /// the second condition); a NOT is a group of its one child.
+    fn group_mut(&mut self, path: &str) -> Option<&mut Vec<Condition>> {
+        let mut cur = &mut self.conditions;
+        if path.is_empty() {
+            return Some(cur);
+        }
+        for part in path.split('.') {
+            let i: usize = part.parse().ok()?;
+            cur = match cur.get_mut(i)? {
+                Condition::And { and } => and,
+                Condition::Or { or } => or,
+                Condition::Not { .. } | Condition::Leaf(_) => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Adds a condition to the group at `path` (how the no-script builder page edits the
+    /// tree); false when there is no group there.
+    pub fn add_at(&mut self, path: &str, c: Condition) -> bool {
+        match self.group_mut(path) {
+            Some(g) => {
+                g.push(c);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the node at `path` ("0", "1.2"); a group left empty goes too. False when
+    /// there is no node there.
+    pub fn remove_at(&mut self, path: &str) -> bool {
+        let (parent, last) = match path.rsplit_once('.') {
+            Some((p, l)) => (p, l),
+            None => ("", path),
+        };
+        let Ok(i) = last.parse::<usize>() else {
+            return false;
+        };
+        let removed = match self.group_mut(parent) {
+            Some(g) if i < g.len() => {
+                g.remove(i);
+                g.is_empty()
+            }
+            _ => return false,
+        };
+        if removed && !parent.is_empty() {
+            self.remove_at(parent);
+        }
+        true
+    }
+
+    /// Every node in display order: (path, depth, node). Groups come before their children.
+    pub fn rows(&self) -> Vec<(String, usize, &Condition)> {
+        fn walk<'a>(
+            v: &'a [Condition],
+            prefix: &str,
+            depth: usize,
+            out: &mut Vec<(String, usize, &'a Condition)>,
+        ) {
+            for (i, c) in v.iter().enumerate() {
+                let path = if prefix.is_empty() {
+                    i.to_string()
+                } else {
+                    format!("{prefix}.{i}")
+                };
+                out.push((path.clone(), depth, c));
+                match c {
+                    Condition::And { and } => walk(and, &path, depth + 1, out),
+                    Condition::Or { or } => walk(or, &path, depth + 1, out),
+                    Condition::Not { not } => {
+                        walk(std::slice::from_ref(not.as_ref()), &format!("{path}!"), depth + 1, out)
+                    }
+                    Condition::Leaf(_) => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.conditions, "", 0, &mut out);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -1118,6 +1201,27 @@ mod tests {
             age_bounds(lo, hi, today, 12),
             DateBounds { from: Some(d("2023-11-24")), to: None }
         );
+    }
+
+    #[test]
+    fn the_builder_adds_and_removes_nodes_by_path() {
+        let mut d = Definition::default();
+        assert!(d.add_at("", leaf("customer.vip", "is_true", None)));
+        assert!(d.add_at("", Condition::Or { or: vec![leaf("lead.grade", "in", text("H"))] }));
+        assert!(d.add_at("1", leaf("lead.grade", "in", text("A"))));
+        assert!(!d.add_at("0", leaf("lead.grade", "in", text("A"))), "a leaf is no group");
+        assert!(!d.add_at("7", leaf("lead.grade", "in", text("A"))));
+        let paths: Vec<(String, usize)> = d.rows().into_iter().map(|(p, n, _)| (p, n)).collect();
+        assert_eq!(
+            paths,
+            vec![("0".into(), 0), ("1".into(), 0), ("1.0".into(), 1), ("1.1".into(), 1)]
+        );
+        assert!(d.remove_at("1.0"));
+        assert!(d.remove_at("1.0"), "the group's last child");
+        assert_eq!(d.conditions.len(), 1, "the emptied group went too");
+        assert!(!d.remove_at("5"));
+        assert!(d.remove_at("0"));
+        assert!(d.is_empty());
     }
 
     #[test]

@@ -512,3 +512,260 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
     ));
 }
 both!(saved_segments_freeze_and_follow_the_data);
+
+// ---- over HTTP: the API and the no-script builder --------------------------------------------
+
+struct App {
+    base: String,
+    f: Fixture,
+    t: TestDb,
+}
+
+async fn start() -> App {
+    let t = TestDb::sqlite().await;
+    let f = fixture(&t.db).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let s: Services = f.svc.clone();
+    tokio::spawn(async move { dealerbase_web::serve(listener, s).await });
+    App { base, f, t }
+}
+
+fn enc(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => o.push(b as char),
+            _ => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn by_id(html: &str, id: &str) -> String {
+    html.split(&format!("id=\"{id}\">"))
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A browser without JavaScript: one session cookie jar, no redirects followed.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> (reqwest::StatusCode, String, String) {
+        let mut req = self.http.request(method.parse().expect("method"), format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header("cookie", c.join("; "));
+        }
+        if let Some(form) = form {
+            let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+            req = req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.join("&"));
+        }
+        let r = req.send().await.expect("send");
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        for c in r.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap_or("");
+            if let Some((k, v)) = c.split(';').next().unwrap_or("").split_once('=') {
+                self.cookies.retain(|(n, _)| n != k);
+                if !v.is_empty() && !c.contains("Max-Age=0") {
+                    self.cookies.push((k.to_string(), v.to_string()));
+                }
+            }
+        }
+        (status, location, r.text().await.unwrap_or_default())
+    }
+
+    async fn sign_in(base: &str, login: &str) -> Browser {
+        let mut b = Browser {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Vec::new(),
+        };
+        let (_, _, page) = b.send("GET", "/login", None).await;
+        let csrf = csrf_of(&page);
+        let (s, _, _) = b
+            .send(
+                "POST",
+                "/login",
+                Some(&[("login", login), ("password", "password123"), ("_csrf", &csrf), ("next", "/")]),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::SEE_OTHER, "{login} signs in");
+        b
+    }
+}
+
+#[tokio::test]
+async fn the_segment_api_evaluates_saves_freezes_and_pages() {
+    let app = start().await;
+    let f = &app.f;
+    let w = world(&app.t, f).await;
+    let http = reqwest::Client::new();
+    let manager = f.svc.issue_api_token(f.manager1.staff_id, "t").await.expect("token");
+    let consultant = f.svc.issue_api_token(f.consultant_a.staff_id, "t").await.expect("token");
+    let call = async |method: &str, path: &str, tok: &str, body: Option<Value>| {
+        let mut r = http
+            .request(method.parse().expect("method"), format!("{}{path}", app.base))
+            .bearer_auth(tok)
+            .header("Accept-Language", "en");
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.expect("send");
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or_default())
+    };
+    let lapsed_high = json!({"conditions": [
+        {"field": "work_order.months_since_visit", "op": "ge", "value": 12},
+        {"field": "mining.clv", "op": "ge", "value": 10000}
+    ]});
+    let (s, d) = call("POST", "/api/v1/segments/evaluate", &manager, Some(json!({"definition": lapsed_high}))).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["count"], 1);
+    assert_eq!(d["sample"][0]["id"], w.yi);
+    assert_eq!(d["sample"][0]["mobile"], "138****0002");
+    let (s, d) = call(
+        "POST",
+        "/api/v1/segments/evaluate",
+        &manager,
+        Some(json!({"definition": {"conditions": [{"field": "lead.grade", "op": "in", "value": ["Z"]}]}})),
+    )
+    .await;
+    assert_eq!(s, 422, "{d}");
+    assert_eq!((d["code"].as_str(), d["field"].as_str()), (Some("one_of"), Some("conditions[0].value")));
+    assert!(d["message"].as_str().unwrap_or("").contains("must be one of"), "{d}");
+    let (s, _) = call("POST", "/api/v1/segments/evaluate", &consultant, Some(json!({"definition": {}}))).await;
+    assert_eq!(s, 403);
+    let (s, d) = call("GET", "/api/v1/segments/fields", &manager, None).await;
+    assert_eq!(s, 200);
+    assert!(d.as_array().is_some_and(|a| a.iter().any(|f| f["code"] == "policy.end_date")));
+    let (s, d) = call(
+        "POST",
+        "/api/v1/segments",
+        &manager,
+        Some(json!({"name": "高价值流失", "definition": lapsed_high})),
+    )
+    .await;
+    assert_eq!(s, 201, "{d}");
+    let id = d["id"].as_i64().expect("id");
+    let (s, d) = call("POST", &format!("/api/v1/segments/{id}/freeze"), &manager, None).await;
+    assert_eq!((s, d["mode"].as_str(), d["member_count"].as_i64()), (200, Some("frozen"), Some(1)));
+    let (s, d) = call("GET", &format!("/api/v1/segments/{id}/members?limit=1"), &manager, None).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["items"][0]["id"], w.yi);
+    assert_eq!(d["next_after"], Value::Null);
+    let (s, d) = call("GET", "/api/v1/segments", &manager, None).await;
+    assert_eq!((s, d["items"].as_array().map(|a| a.len())), (200, Some(1)));
+    let (s, _) = call("DELETE", &format!("/api/v1/segments/{id}"), &manager, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = call("GET", &format!("/api/v1/segments/{id}"), &manager, None).await;
+    assert_eq!(s, 404);
+    let _ = (w.jia, w.bing, w.ding, w.wu);
+}
+
+#[tokio::test]
+async fn the_builder_works_without_javascript() {
+    let app = start().await;
+    let f = &app.f;
+    world(&app.t, f).await;
+    let mut b = Browser::sign_in(&app.base, "s01.manager").await;
+    let (s, _, page) = b.send("GET", "/marketing/segments/new", None).await;
+    assert_eq!(s, 200);
+    let csrf = csrf_of(&page);
+    // Add "VIP" at the top level: the page shows the tree and counts 甲.
+    let (s, _, page) = b
+        .send(
+            "POST",
+            "/marketing/segments/new",
+            Some(&[("_csrf", &csrf), ("name", ""), ("definition", ""), ("field", "customer.vip"), ("op", "is_true"), ("value", ""), ("months", ""), ("target", ""), ("action", "add")]),
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(by_id(&page, "segment-count"), "1");
+    assert!(page.contains("138****0001"), "masked sample");
+    let def = page
+        .split("id=\"definition\" rows=\"10\" cols=\"60\">")
+        .nth(1)
+        .and_then(|r| r.split("</textarea>").next())
+        .expect("definition")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"");
+    // Or an H lead, in a new OR group: VIP, or (H lead) — 甲 and 丙.
+    let (s, _, page) = b
+        .send(
+            "POST",
+            "/marketing/segments/new",
+            Some(&[("_csrf", &csrf), ("name", ""), ("definition", &def), ("field", "lead.grade"), ("op", "in"), ("value", "H"), ("months", ""), ("target", "new:or"), ("action", "add")]),
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(by_id(&page, "segment-count"), "0", "VIP and an H lead: nobody");
+    // A bad value is explained with its field.
+    let (s, _, page) = b
+        .send(
+            "POST",
+            "/marketing/segments/new",
+            Some(&[("_csrf", &csrf), ("name", ""), ("definition", &def), ("field", "customer.age"), ("op", "ge"), ("value", "很老"), ("months", ""), ("target", ""), ("action", "add")]),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(page.contains("conditions[1].value"), "{page}");
+    // Save with a name: a redirect to the saved segment, which can be frozen.
+    let (s, loc, _) = b
+        .send(
+            "POST",
+            "/marketing/segments/new",
+            Some(&[("_csrf", &csrf), ("name", "VIP客户"), ("definition", &def), ("action", "save")]),
+        )
+        .await;
+    assert_eq!(s, 303, "saved");
+    assert!(loc.starts_with("/marketing/segments/"), "{loc}");
+    let (s, _, page) = b.send("GET", &loc, None).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("VIP客户"));
+    assert_eq!(by_id(&page, "segment-count"), "1");
+    let (s, _, _) = b.send("POST", &format!("{loc}/freeze"), Some(&[("_csrf", &csrf)])).await;
+    assert_eq!(s, 303);
+    let (_, _, page) = b.send("GET", &loc, None).await;
+    assert!(page.contains("id=\"unfreeze\""), "frozen now");
+    let (_, _, list) = b.send("GET", "/marketing/segments", None).await;
+    assert!(list.contains("VIP客户"));
+    // Removing the only condition leaves everyone in S01.
+    let (s, _, page) = b
+        .send(
+            "POST",
+            &loc,
+            Some(&[("_csrf", &csrf), ("name", "VIP客户"), ("definition", &def), ("action", "remove:0")]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(by_id(&page, "segment-count"), "4");
+}

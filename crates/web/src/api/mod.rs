@@ -6,6 +6,7 @@ mod export;
 mod imports;
 mod lists;
 mod management;
+mod marketing;
 mod mining;
 mod records;
 mod sales;
@@ -54,6 +55,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(aftersales::router())
         .merge(sales::router())
         .merge(management::router())
+        // marketing segments and campaigns (issue 8)
+        .merge(marketing::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -13,6 +13,7 @@ mod customers;
 pub(crate) mod i18n;
 mod imports;
 mod management;
+mod marketing;
 mod mining;
 mod pages;
 mod sales;
@@ -183,6 +184,19 @@ pub fn router() -> Router<AppState> {
         .route("/management/report.xlsx", get(management::report_xlsx))
         .route("/management/targets/split", post(management::split_targets))
         .route("/management/targets/set", post(management::set_target))
+        // marketing segments and campaigns (issue 8)
+        .route("/marketing/segments", get(marketing::segments))
+        .route(
+            "/marketing/segments/new",
+            get(marketing::new_segment).post(marketing::new_segment_action),
+        )
+        .route(
+            "/marketing/segments/{id}",
+            get(marketing::segment).post(marketing::segment_action),
+        )
+        .route("/marketing/segments/{id}/freeze", post(marketing::freeze))
+        .route("/marketing/segments/{id}/unfreeze", post(marketing::unfreeze))
+        .route("/marketing/segments/{id}/delete", post(marketing::delete))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
