@@ -511,6 +511,7 @@ async fn openapi_document_matches_the_routes() {
     }
     documented.sort();
     let expected = [
+        "DELETE /api/v1/segments/{id}",
         "GET /api/v1/absorption",
         "GET /api/v1/aftersales/appointments",
         "GET /api/v1/aftersales/calls",
@@ -556,6 +557,11 @@ async fn openapi_document_matches_the_routes() {
         "GET /api/v1/sales/analytics",
         "GET /api/v1/sales/leads",
         "GET /api/v1/sales/today",
+        "GET /api/v1/segments",
+        "GET /api/v1/segments/fields",
+        "GET /api/v1/segments/{id}",
+        "GET /api/v1/segments/{id}/members",
+        "GET /api/v1/segments/{id}/members/export",
         "GET /api/v1/showroom/stats",
         "GET /api/v1/showroom/visits",
         "GET /api/v1/stores/{id}/sales-settings",
@@ -598,6 +604,10 @@ async fn openapi_document_matches_the_routes() {
         "POST /api/v1/operating-costs/import",
         "POST /api/v1/orders/{id}/deliver",
         "POST /api/v1/sales/tasks/{id}/complete",
+        "POST /api/v1/segments",
+        "POST /api/v1/segments/evaluate",
+        "POST /api/v1/segments/{id}/freeze",
+        "POST /api/v1/segments/{id}/unfreeze",
         "POST /api/v1/showroom/visits",
         "POST /api/v1/showroom/visits/{id}/lead",
         "POST /api/v1/showroom/visits/{id}/left",
@@ -607,6 +617,7 @@ async fn openapi_document_matches_the_routes() {
         "POST /api/v1/work-orders",
         "PUT /api/v1/aftersales/settings/{id}",
         "PUT /api/v1/operating-costs",
+        "PUT /api/v1/segments/{id}",
         "PUT /api/v1/stores/{id}/sales-settings",
         "PUT /api/v1/targets",
     ];
