@@ -6,6 +6,7 @@
 //! `bulk.rs`. Scope rules (own / store / group) are applied here, where data is read.
 
 pub mod aftersales;
+pub mod campaigns;
 pub mod bulk;
 mod catalogue;
 mod customers;

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use dealerbase_domain::segment::Definition;
 use dealerbase_domain::{FixedClock, Lang};
 use dealerbase_service::input::{CustomerInput, LeadInput, VehicleInput, WorkOrderInput, WorkOrderLineInput};
-use dealerbase_service::marketing::SegmentInput;
+use dealerbase_service::marketing::{CampaignInput, SegmentInput};
 use dealerbase_service::{Actor, ServiceError, Services};
 use dealerbase_store::mining::{CustomerScore, RunStart};
 use serde_json::{Value, json};
@@ -55,6 +55,7 @@ async fn car(f: &Fixture, by: &Actor, owner: i64, serial: u32, bought: &str, own
             by,
             &VehicleInput {
                 vin: Some(vin(serial)),
+                plate: Some(format!("浙A1234{serial}")),
                 model_id: Some(f.model),
                 purchase_date: Some(bought.into()),
                 own_sold: Some(own_sold),
@@ -769,3 +770,148 @@ async fn the_builder_works_without_javascript() {
     assert_eq!(s, 200);
     assert_eq!(by_id(&page, "segment-count"), "4");
 }
+
+// ---- campaigns ---------------------------------------------------------------------------------
+
+async fn all_of_s01(f: &Fixture) -> i64 {
+    f.svc
+        .create_segment(&f.manager1, &SegmentInput { name: "S01 全部".into(), definition: def(json!([])) })
+        .await
+        .expect("segment")
+        .id
+}
+
+fn campaign_input(kind: &str, segment: i64, pct: f64, seed: i64) -> CampaignInput {
+    CampaignInput {
+        name: format!("{kind} 活动"),
+        kind: kind.into(),
+        segment_id: Some(segment),
+        scheduled_at: Some("2026-11-30 10:00".into()),
+        budget_yuan: Some(1000.0),
+        cost_per_contact_yuan: Some(0.5),
+        control_pct: Some(pct),
+        seed: Some(seed),
+        sms_template: Some("{姓名}您好，{车牌}{车型}保险{到期日}到期【{门店}】回T退订".into()),
+        ..Default::default()
+    }
+}
+
+async fn campaigns_hold_out_a_reproducible_control_group_and_prepare_once(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let seg = all_of_s01(&f).await;
+    // 4 recipients × 25% = 1 held out; the same seed holds out the same customer.
+    let a = f.svc.create_campaign(m, &campaign_input("sms", seg, 25.0, 7)).await.expect("campaign");
+    let b = f.svc.create_campaign(m, &campaign_input("sms", seg, 25.0, 7)).await.expect("campaign");
+    let ra = f.svc.prepare_campaign(m, a.campaign.id).await.expect("prepare");
+    assert_eq!((ra.recipients, ra.held_out, ra.tasks, ra.already_prepared), (4, 1, 0, false));
+    f.svc.prepare_campaign(m, b.campaign.id).await.expect("prepare");
+    let held = async |id| -> Vec<i64> {
+        f.svc
+            .campaign_recipients(m, id, 0, 100, Lang::Zh)
+            .await
+            .expect("recipients")
+            .items
+            .iter()
+            .filter(|r| r.row.control)
+            .map(|r| r.row.customer_id)
+            .collect()
+    };
+    let (ha, hb) = (held(a.campaign.id).await, held(b.campaign.id).await);
+    assert_eq!(ha.len(), 1);
+    assert_eq!(ha, hb, "same seed, same control group");
+    // Preparing again stores nothing twice.
+    let again = f.svc.prepare_campaign(m, a.campaign.id).await.expect("again");
+    assert_eq!((again.recipients, again.held_out, again.already_prepared), (4, 1, true));
+    let v = f.svc.campaign(m, a.campaign.id, Lang::Zh).await.expect("view");
+    assert_eq!(v.by_status.iter().map(|s| s.recipients).sum::<i64>(), 4);
+    // 3 contacted × 0.50 yuan = 1.50 yuan.
+    assert_eq!(v.planned_cost_fen, 150);
+    // Messages are rendered per recipient and kept for the outbox; nothing is sent.
+    let rows = f.svc.campaign_recipients(m, a.campaign.id, 0, 100, Lang::Zh).await.unwrap().items;
+    let jia = rows.iter().find(|r| r.row.customer_id == w.jia).expect("甲");
+    assert_eq!(jia.row.rendered, "甲客户您好，浙A12341速腾 200TSI保险2026-12-20到期【杭州一汽-大众4S店】回T退订");
+    assert_eq!(jia.row.mobile.as_deref(), Some("138****0001"));
+    let bing = rows.iter().find(|r| r.row.customer_id == w.bing).expect("丙");
+    assert_eq!(bing.row.rendered, "丙客户您好，保险到期【杭州一汽-大众4S店】回T退订");
+    for r in &rows {
+        assert_eq!(r.row.status, if r.row.control { "held_out" } else { "prepared" });
+    }
+}
+both!(campaigns_hold_out_a_reproducible_control_group_and_prepare_once);
+
+async fn previews_phone_tasks_and_invitations(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let seg = all_of_s01(&f).await;
+    let sms = f.svc.create_campaign(m, &campaign_input("sms", seg, 0.0, 1)).await.expect("sms");
+    let p = f.svc.preview_campaign(m, sms.campaign.id, 2).await.expect("preview");
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].customer_id, w.yi);
+    assert_eq!(p[1].text, "乙公司您好，浙A12342速腾 200TSI保险2027-03-01到期【杭州一汽-大众4S店】回T退订");
+    // Phone: 甲 (SMS consent) and 乙 (email consent) have marketing consent; 丙, 丁 none.
+    let phone = f.svc.create_campaign(m, &campaign_input("phone", seg, 0.0, 1)).await.expect("phone");
+    let r = f.svc.prepare_campaign(m, phone.campaign.id).await.expect("prepare");
+    assert_eq!((r.recipients, r.tasks, r.no_consent), (4, 2, 2));
+    f.svc.prepare_campaign(m, phone.campaign.id).await.expect("again");
+    let rows = f.svc.campaign_recipients(m, phone.campaign.id, 0, 100, Lang::Zh).await.unwrap().items;
+    let tasks: Vec<Option<i64>> = rows.iter().map(|r| r.row.task_id).collect();
+    assert_eq!(tasks.iter().filter(|x| x.is_some()).count(), 2, "one task each, not two");
+    // 甲's call is on his consultant's list, due on the scheduled day.
+    let a_tasks = f.svc.today(&f.consultant_a).await.expect("today");
+    assert!(a_tasks.iter().all(|t| t.kind != "campaign"), "due on 2026-11-30, not today");
+    // An event: invite → accept → attend; a recipient without consent is not invited.
+    let mut ev = campaign_input("event", seg, 0.0, 1);
+    ev.sms_template = None;
+    let ev = f.svc.create_campaign(m, &ev).await.expect("event");
+    f.svc.prepare_campaign(m, ev.campaign.id).await.expect("prepare");
+    let id = ev.campaign.id;
+    assert_eq!(f.svc.record_invitation(m, id, w.jia, "invite").await.unwrap(), "invited");
+    assert_eq!(f.svc.record_invitation(m, id, w.jia, "accept").await.unwrap(), "accepted");
+    assert_eq!(f.svc.record_invitation(m, id, w.jia, "attend").await.unwrap(), "attended");
+    let Err(ServiceError::Invalid(e)) = f.svc.record_invitation(m, id, w.bing, "invite").await else {
+        panic!("丙 has no consent");
+    };
+    assert_eq!((e[0].field.as_str(), e[0].value.as_str()), ("step", "invite"));
+    let Err(ServiceError::Invalid(e)) = f.svc.record_invitation(m, sms.campaign.id, w.jia, "invite").await else {
+        panic!("an SMS campaign has no invitations");
+    };
+    assert_eq!(e[0].field, "kind");
+    // Store 2's customer is out of the manager's scope.
+    assert!(f.svc.record_invitation(m, id, w.wu, "invite").await.is_err());
+}
+both!(previews_phone_tasks_and_invitations);
+
+async fn campaign_input_is_checked_field_by_field(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let seg = all_of_s01(&f).await;
+    let mut bad = campaign_input("fax", seg, 60.0, 1);
+    bad.sms_template = Some("{生日}快乐".into());
+    bad.scheduled_at = Some("下周".into());
+    let Err(ServiceError::Invalid(e)) = f.svc.create_campaign(&f.manager1, &bad).await else {
+        panic!("invalid");
+    };
+    let got: Vec<(&str, &str, &str)> = e.iter().map(|e| (e.field.as_str(), e.value.as_str(), e.code())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("kind", "fax", "one_of"),
+            ("scheduled_at", "下周", "date_format"),
+            ("control_pct", "60", "out_of_range"),
+            ("sms_template", "{生日}", "one_of"),
+        ]
+    );
+    let mut email = campaign_input("email", seg, 0.0, 1);
+    email.email_subject = Some("{姓名}，保养提醒".into());
+    let Err(ServiceError::Invalid(e)) = f.svc.create_campaign(&f.manager1, &email).await else {
+        panic!("invalid");
+    };
+    assert_eq!(e[0].field, "email_body");
+    assert!(matches!(
+        f.svc.create_campaign(&f.consultant_a, &campaign_input("sms", seg, 0.0, 1)).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+}
+both!(campaign_input_is_checked_field_by_field);

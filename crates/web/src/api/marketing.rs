@@ -11,8 +11,10 @@ use axum::response::{IntoResponse, Response};
 use dealerbase_domain::segment::Definition;
 use dealerbase_service::export::ExportFormat;
 use dealerbase_service::marketing::{
-    Evaluation, FieldView, MembersPage, SAMPLE_SIZE, SegmentInput, SegmentView, field_catalogue,
+    CampaignInput, CampaignView, Evaluation, FieldView, MembersPage, PrepareReport, PreviewRow,
+    RecipientsPage, SAMPLE_SIZE, SegmentInput, SegmentView, field_catalogue,
 };
+use dealerbase_store::campaigns::CampaignRow;
 use dealerbase_store::{Id, Page};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -31,6 +33,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unfreeze))
         .routes(routes!(members))
         .routes(routes!(export_members))
+        .routes(routes!(campaigns, create_campaign))
+        .routes(routes!(campaign))
+        .routes(routes!(preview_campaign))
+        .routes(routes!(prepare_campaign))
+        .routes(routes!(campaign_recipients))
+        .routes(routes!(record_invitation))
 }
 
 /// The fields a segment condition may use, with their operators and choices.
@@ -266,4 +274,141 @@ pub(crate) fn export_response(format: ExportFormat, stem: &str, body: Vec<u8>) -
         body,
     )
         .into_response()
+}
+
+// ---- campaigns ----------------------------------------------------------------------------------
+
+/// Campaigns the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "marketing",
+    responses((status = 200, body = Vec<CampaignRow>), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn campaigns(State(s): State<AppState>, a: ApiActor) -> ApiResult<Json<Vec<CampaignRow>>> {
+    Ok(Json(s.services.campaigns(&a.actor).await.map_err(|e| a.err(e))?))
+}
+
+/// Creates a draft campaign on a saved segment: kind (sms, email, phone, test_drive,
+/// event), schedule, budget and cost per contact (yuan), control group percent, templates
+/// with `{姓名}` `{车牌}` `{车型}` `{到期日}` `{门店}` `{顾问}`.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "marketing", request_body = CampaignInput,
+    responses((status = 201, body = CampaignView), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn create_campaign(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiJson(input): ApiJson<CampaignInput>,
+) -> ApiResult<(StatusCode, Json<CampaignView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.services
+                .create_campaign(&a.actor, &input)
+                .await
+                .map_err(|e| a.err(e))?,
+        ),
+    ))
+}
+
+/// One campaign with its recipients by status and the planned cost.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "marketing", params(("id" = i64, Path)),
+    responses((status = 200, body = CampaignView), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn campaign(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(
+        s.services
+            .campaign(&a.actor, id, a.lang)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+pub struct PreviewQuery {
+    /// How many recipients (default 10, at most 100).
+    pub n: Option<i64>,
+}
+
+/// The first recipients' messages as they would be prepared (nothing is stored).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "marketing", params(("id" = i64, Path), PreviewQuery),
+    responses((status = 200, body = Vec<PreviewRow>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn preview_campaign(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
+) -> ApiResult<Json<Vec<PreviewRow>>> {
+    Ok(Json(
+        s.services
+            .preview_campaign(&a.actor, id, q.n.unwrap_or(10))
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+/// Prepares the campaign once: recipients with the control group held out, rendered
+/// messages, and call tasks for phone campaigns. Nothing is sent. Preparing again
+/// changes nothing (`already_prepared`).
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/prepare", tag = "marketing", params(("id" = i64, Path)),
+    responses((status = 200, body = PrepareReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn prepare_campaign(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<PrepareReport>> {
+    Ok(Json(
+        s.services
+            .prepare_campaign(&a.actor, id)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+/// Recipients in the caller's scope, by customer id (mobiles masked).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/recipients", tag = "marketing", params(("id" = i64, Path), MembersQuery),
+    responses((status = 200, body = RecipientsPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn campaign_recipients(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+    ApiQuery(q): ApiQuery<MembersQuery>,
+) -> ApiResult<Json<RecipientsPage>> {
+    Ok(Json(
+        s.services
+            .campaign_recipients(&a.actor, id, q.after.unwrap_or(0), q.limit.unwrap_or(100), a.lang)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvitationInput {
+    /// invite | accept | decline | attend | no_show
+    pub step: String,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct InvitationResult {
+    /// The recipient's status now.
+    pub status: String,
+}
+
+/// Records an invitation, an RSVP or attendance for a recipient of a test-drive or event
+/// campaign (422 naming `step` when the step does not follow).
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/recipients/{customer_id}/invitation", tag = "marketing",
+    params(("id" = i64, Path), ("customer_id" = i64, Path)), request_body = InvitationInput,
+    responses((status = 200, body = InvitationResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn record_invitation(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath((id, customer_id)): ApiPath<(Id, Id)>,
+    ApiJson(input): ApiJson<InvitationInput>,
+) -> ApiResult<Json<InvitationResult>> {
+    Ok(Json(InvitationResult {
+        status: s
+            .services
+            .record_invitation(&a.actor, id, customer_id, &input.step)
+            .await
+            .map_err(|e| a.err(e))?,
+    }))
 }
