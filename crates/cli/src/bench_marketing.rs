@@ -32,10 +32,10 @@ pub fn typical() -> Vec<(&'static str, Definition)> {
     };
     vec![
         (
-            "segment: lapsed owners (≥ 12 months) with CLV ≥ 5,000 yuan",
+            "segment: lapsed owners (≥ 12 months) with CLV ≥ 1,000 yuan",
             parse(serde_json::json!({"conditions": [
                 {"field": "work_order.months_since_visit", "op": "ge", "value": 12},
-                {"field": "mining.clv", "op": "ge", "value": 5000}
+                {"field": "mining.clv", "op": "ge", "value": 1000}
             ]})),
         ),
         (

@@ -377,18 +377,32 @@ const VISITS: &str = "SELECT w.customer_id FROM work_order w WHERE w.kind <> 'pd
 
 /// "The customer's last visit is within the bounds": a visit within them and none after.
 fn last_visit(q: &mut Sql, b: DateBounds) {
-    q.push("(c.id IN (").push(VISITS);
-    if let Some(f) = b.from {
-        q.push(" AND w.opened_on >= ").bind_date(f);
+    match b.from {
+        // From a date on: the visits since then, found by date (segment_work_order_opened).
+        Some(f) => {
+            q.push("(c.id IN (").push(VISITS);
+            q.push(" AND w.opened_on >= ").bind_date(f);
+            if let Some(t) = b.to {
+                q.push(" AND w.opened_on <= ").bind_date(t);
+            }
+            q.push(")");
+        }
+        // Only "some visit up to a date" (lapsed for N months): most customers' visits
+        // qualify, so this one is asked per candidate customer on work_order_customer
+        // rather than collected from millions of work orders.
+        None => {
+            q.push("(EXISTS (SELECT 1 FROM work_order w WHERE w.customer_id = c.id AND w.kind <> 'pdi'");
+            if let Some(t) = b.to {
+                q.push(" AND w.opened_on <= ").bind_date(t);
+            }
+            q.push(")");
+        }
     }
+    // None after the bound: asked per candidate as well (a year of visits is a fifth of all
+    // work orders; collecting them cost more than the probes once another condition —
+    // a score, a store — has narrowed the customers down).
     if let Some(t) = b.to {
-        q.push(" AND w.opened_on <= ").bind_date(t);
-    }
-    q.push(")");
-    if let Some(t) = b.to {
-        q.push(" AND c.id NOT IN (")
-            .push(VISITS)
-            .push(" AND w.opened_on > ")
+        q.push(" AND NOT EXISTS (SELECT 1 FROM work_order w2 WHERE w2.customer_id = c.id AND w2.kind <> 'pdi' AND w2.opened_on > ")
             .bind_date(t)
             .push(")");
     }
