@@ -915,3 +915,58 @@ async fn campaign_input_is_checked_field_by_field(t: &TestDb) {
     ));
 }
 both!(campaign_input_is_checked_field_by_field);
+
+#[tokio::test]
+async fn campaign_pages_create_preview_prepare_and_track_rsvps() {
+    let app = start().await;
+    let f = &app.f;
+    let w = world(&app.t, f).await;
+    let seg = all_of_s01(f).await;
+    let mut b = Browser::sign_in(&app.base, "s01.manager").await;
+    let (s, _, page) = b.send("GET", "/marketing/campaigns", None).await;
+    assert_eq!(s, 200);
+    let csrf = csrf_of(&page);
+    let seg_s = seg.to_string();
+    // A template with an unknown field is refused with the field named.
+    let form = |tpl: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("name", "车主试驾日".to_string()),
+            ("kind", "event".to_string()),
+            ("segment", seg_s.clone()),
+            ("scheduled_at", "2026-11-30T10:00".to_string()),
+            ("budget", "2000".to_string()),
+            ("cost", "1.5".to_string()),
+            ("control_pct", "0".to_string()),
+            ("sms_template", tpl.to_string()),
+        ]
+    };
+    let bad = form("{生日}");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, page) = b.send("POST", "/marketing/campaigns", Some(&bad)).await;
+    assert_eq!(s, 422);
+    assert!(page.contains("sms_template"), "{page}");
+    let good = form("{姓名}您好，邀您{门店}试驾新车");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, loc, _) = b.send("POST", "/marketing/campaigns", Some(&good)).await;
+    assert_eq!(s, 303);
+    let (_, _, page) = b.send("GET", &loc, None).await;
+    assert!(page.contains("甲客户您好，邀您杭州一汽-大众4S店试驾新车"), "preview: {page}");
+    let (s, _, page) = b.send("POST", &format!("{loc}/prepare"), Some(&[("_csrf", &csrf)])).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("id=\"prepare-report\""));
+    let jia = w.jia.to_string();
+    let (s, _, _) = b
+        .send("POST", &format!("{loc}/invitation"), Some(&[("_csrf", &csrf), ("customer", &jia), ("step", "invite")]))
+        .await;
+    assert_eq!(s, 303);
+    // Attending straight from "prepared" is not a step that follows.
+    let bing = w.bing.to_string();
+    let (s, _, page) = b
+        .send("POST", &format!("{loc}/invitation"), Some(&[("_csrf", &csrf), ("customer", &bing), ("step", "attend")]))
+        .await;
+    assert_eq!(s, 422);
+    assert!(page.contains("step"), "{page}");
+    let (_, _, page) = b.send("GET", &loc, None).await;
+    assert!(page.contains("已邀约"), "甲 is invited");
+}

@@ -433,3 +433,218 @@ impl BuilderPage {
             .join("、")
     }
 }
+
+// ---- campaigns ---------------------------------------------------------------------------------
+
+use dealerbase_domain::campaign::CampaignKind;
+use dealerbase_service::marketing::{
+    CampaignInput, CampaignView, PrepareReport, PreviewRow, RecipientView,
+};
+use dealerbase_store::campaigns::CampaignRow;
+
+#[derive(Template)]
+#[template(path = "marketing_campaigns.html")]
+struct CampaignsPage {
+    c: Ctx,
+    items: Vec<CampaignRow>,
+    segments: Vec<SegmentView>,
+    kinds: Vec<(&'static str, &'static str)>,
+    errors: Vec<String>,
+    form: CampaignForm,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct CampaignForm {
+    name: Option<String>,
+    kind: Option<String>,
+    segment: Option<String>,
+    scheduled_at: Option<String>,
+    budget: Option<String>,
+    cost: Option<String>,
+    control_pct: Option<String>,
+    sms_template: Option<String>,
+    email_subject: Option<String>,
+    email_body: Option<String>,
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+impl CampaignsPage {
+    fn kind_label(&self, code: &str) -> String {
+        CampaignKind::parse("kind", code)
+            .map(|k| k.label(self.c.lang).to_string())
+            .unwrap_or_else(|_| code.to_string())
+    }
+    fn v(&self, s: &Option<String>) -> String {
+        s.clone().unwrap_or_default()
+    }
+}
+
+async fn campaigns_page(s: &AppState, web: &Web, form: CampaignForm, errors: Vec<String>, status: StatusCode) -> PageResult {
+    let actor = &web.user.actor;
+    let items = s.services.campaigns(actor).await.map_err(|e| web.err(e))?;
+    let segments = s.services.segments(actor, 1, 200).await.map_err(|e| web.err(e))?.items;
+    let lang = web.lang();
+    Ok(render(
+        status,
+        &CampaignsPage {
+            c: web.ctx("nav.mining"),
+            items,
+            segments,
+            kinds: CampaignKind::ALL.iter().map(|k| (k.code(), k.label(lang))).collect(),
+            errors,
+            form,
+        },
+        lang,
+    ))
+}
+
+/// Campaigns and the form that creates one.
+pub async fn campaigns(State(s): State<AppState>, web: Web) -> PageResult {
+    campaigns_page(&s, &web, CampaignForm::default(), Vec::new(), StatusCode::OK).await
+}
+
+fn yuan(field: &str, s: &Option<String>, errors: &mut Vec<String>, lang: Lang) -> Option<f64> {
+    let t = nonempty(s)?;
+    match t.parse::<f64>() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            errors.push(format!(
+                "{field}: {}",
+                dealerbase_domain::ValidationError::new(field, &t, dealerbase_domain::Rule::Number)
+                    .message(lang)
+            ));
+            None
+        }
+    }
+}
+
+pub async fn create_campaign(State(s): State<AppState>, web: Web, F(f): F<CampaignForm>) -> PageResult {
+    web.check_csrf(&f.csrf)?;
+    let lang = web.lang();
+    let mut errors = Vec::new();
+    let input = CampaignInput {
+        name: f.name.clone().unwrap_or_default(),
+        kind: f.kind.clone().unwrap_or_default(),
+        segment_id: super::parse_id(&f.segment),
+        scheduled_at: nonempty(&f.scheduled_at),
+        budget_yuan: yuan("budget_yuan", &f.budget, &mut errors, lang),
+        cost_per_contact_yuan: yuan("cost_per_contact_yuan", &f.cost, &mut errors, lang),
+        control_pct: yuan("control_pct", &f.control_pct, &mut errors, lang),
+        seed: None,
+        sms_template: nonempty(&f.sms_template),
+        email_subject: nonempty(&f.email_subject),
+        email_body: nonempty(&f.email_body),
+    };
+    if errors.is_empty() {
+        match s.services.create_campaign(&web.user.actor, &input).await {
+            Ok(v) => {
+                return Ok(Redirect::to(&format!("/marketing/campaigns/{}", v.campaign.id)).into_response());
+            }
+            Err(e @ ServiceError::Invalid(_)) => errors = messages(&e, lang),
+            Err(e) => return Err(web.err(e)),
+        }
+    }
+    campaigns_page(&s, &web, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+#[derive(Template)]
+#[template(path = "marketing_campaign.html")]
+struct CampaignPage {
+    c: Ctx,
+    v: CampaignView,
+    preview: Vec<PreviewRow>,
+    recipients: Vec<RecipientView>,
+    report: Option<PrepareReport>,
+    invitations: bool,
+    errors: Vec<String>,
+}
+
+impl CampaignPage {
+    fn status_label(&self, code: &str) -> String {
+        dealerbase_domain::campaign::RecipientStatus::parse("status", code)
+            .map(|k| k.label(self.c.lang).to_string())
+            .unwrap_or_else(|_| code.to_string())
+    }
+}
+
+async fn campaign_page(
+    s: &AppState,
+    web: &Web,
+    id: i64,
+    report: Option<PrepareReport>,
+    errors: Vec<String>,
+) -> PageResult {
+    let actor = &web.user.actor;
+    let lang = web.lang();
+    let v = s.services.campaign(actor, id, lang).await.map_err(|e| web.err(e))?;
+    let preview = if v.campaign.status == "draft" {
+        s.services.preview_campaign(actor, id, 10).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let recipients = s
+        .services
+        .campaign_recipients(actor, id, 0, 50, lang)
+        .await
+        .map_err(|e| web.err(e))?
+        .items;
+    let invitations = CampaignKind::parse("kind", &v.campaign.kind).is_ok_and(|k| k.has_invitations());
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render(
+        status,
+        &CampaignPage {
+            c: web.ctx("nav.mining"),
+            v,
+            preview,
+            recipients,
+            report,
+            invitations,
+            errors,
+        },
+        lang,
+    ))
+}
+
+/// A campaign: figures, the preview of the first messages, prepare, recipients.
+pub async fn campaign(State(s): State<AppState>, web: Web, PathId(id): PathId) -> PageResult {
+    campaign_page(&s, &web, id, None, Vec::new()).await
+}
+
+pub async fn prepare_campaign(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<CsrfForm>) -> PageResult {
+    web.check_csrf(&f.csrf)?;
+    let r = s
+        .services
+        .prepare_campaign(&web.user.actor, id)
+        .await
+        .map_err(|e| web.err(e))?;
+    campaign_page(&s, &web, id, Some(r), Vec::new()).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StepForm {
+    customer: Option<String>,
+    step: Option<String>,
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+/// Records an invitation step for a recipient (test-drive and event campaigns).
+pub async fn invitation(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<StepForm>) -> PageResult {
+    web.check_csrf(&f.csrf)?;
+    let customer = super::parse_id(&f.customer).unwrap_or(0);
+    match s
+        .services
+        .record_invitation(&web.user.actor, id, customer, f.step.as_deref().unwrap_or(""))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/marketing/campaigns/{id}")).into_response()),
+        Err(e @ ServiceError::Invalid(_)) => {
+            let m = messages(&e, web.lang());
+            campaign_page(&s, &web, id, None, m).await
+        }
+        Err(e) => Err(web.err(e)),
+    }
+}

@@ -197,6 +197,19 @@ pub fn router() -> Router<AppState> {
         .route("/marketing/segments/{id}/freeze", post(marketing::freeze))
         .route("/marketing/segments/{id}/unfreeze", post(marketing::unfreeze))
         .route("/marketing/segments/{id}/delete", post(marketing::delete))
+        .route(
+            "/marketing/campaigns",
+            get(marketing::campaigns).post(marketing::create_campaign),
+        )
+        .route("/marketing/campaigns/{id}", get(marketing::campaign))
+        .route(
+            "/marketing/campaigns/{id}/prepare",
+            post(marketing::prepare_campaign),
+        )
+        .route(
+            "/marketing/campaigns/{id}/invitation",
+            post(marketing::invitation),
+        )
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
