@@ -92,3 +92,57 @@ pub async fn run(svc: &Services, samples: u32) -> Result<Vec<Report>> {
     }
     Ok(out)
 }
+
+/// Prepares one SMS campaign to every customer of the group (10% control group) and
+/// reports how long it took; the campaign stays in the database (run on a copy).
+pub async fn prepare(svc: &Services) -> Result<Report> {
+    use dealerbase_service::marketing::{CampaignInput, SegmentInput};
+    let s = svc
+        .db
+        .staff_by_login("admin")
+        .await?
+        .context("the campaign benchmark signs in as `admin`: run it on the demo group")?;
+    let admin = Actor::from_staff(&s).map_err(|e| anyhow!("{e}"))?;
+    let seg = svc
+        .create_segment(
+            &admin,
+            &SegmentInput {
+                name: "bench: everyone".into(),
+                definition: Definition::default(),
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let c = svc
+        .create_campaign(
+            &admin,
+            &CampaignInput {
+                name: "bench: SMS to everyone".into(),
+                kind: "sms".into(),
+                segment_id: Some(seg.id),
+                control_pct: Some(10.0),
+                sms_template: Some(
+                    "{姓名}您好，您的{车牌}（{车型}）{到期日}到期，{门店}恭候。回T退订".into(),
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let t = Instant::now();
+    let r = svc
+        .prepare_campaign(&admin, c.campaign.id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let d = t.elapsed();
+    eprintln!(
+        "campaign prepared: {} recipients, {} held out, in {:.2} s",
+        r.recipients,
+        r.held_out,
+        d.as_secs_f64()
+    );
+    Ok(report(
+        "campaign: prepare an SMS campaign to every customer (10% control)",
+        vec![d],
+    ))
+}

@@ -366,6 +366,7 @@ async fn run(cmd: Command) -> Result<()> {
                 "customers" => bench::run(&services(database), samples).await?,
                 "sales" => bench_sales::run(&services(database), samples).await?,
                 "segments" => bench_marketing::run(&services(database), samples).await?,
+                "campaigns" => vec![bench_marketing::prepare(&services(database)).await?],
                 "management" => match as_of {
                     Some(_) => {
                         let day = as_of_date(as_of)?;

@@ -226,7 +226,9 @@ fn splitmix64(mut x: u64) -> u64 {
 
 /// How many of `n` recipients a `pct` % control group holds: round(p × n), halves up.
 pub fn control_size(n: usize, pct: f64) -> usize {
-    ((n as f64) * pct / 100.0 + 0.5).floor().clamp(0.0, n as f64) as usize
+    ((n as f64) * pct / 100.0 + 0.5)
+        .floor()
+        .clamp(0.0, n as f64) as usize
 }
 
 /// The control flags of `ids` (in the same order): exactly [`control_size`] of them are
@@ -262,13 +264,22 @@ mod tests {
             consultant: String::new(),
         };
         assert_eq!(
-            render("t", "【杭州店】{姓名}您好，{车牌}（{车型}）保险{to_date_missing}", &v)
-                .unwrap_err()
-                .value,
+            render(
+                "t",
+                "【杭州店】{姓名}您好，{车牌}（{车型}）保险{to_date_missing}",
+                &v
+            )
+            .unwrap_err()
+            .value,
             "{to_date_missing}"
         );
         assert_eq!(
-            render("t", "{姓名}您好，您的{车牌}（{ model }）将于{到期日}到期。{顾问}回T退订", &v).unwrap(),
+            render(
+                "t",
+                "{姓名}您好，您的{车牌}（{ model }）将于{到期日}到期。{顾问}回T退订",
+                &v
+            )
+            .unwrap(),
             "张伟您好，您的浙A12345（速腾）将于2026-12-20到期。回T退订"
         );
         let e = check_template("sms_template", "{姓名").unwrap_err();
@@ -286,10 +297,19 @@ mod tests {
         rev.reverse();
         let g_rev = control_group(&rev, 10.0, 42);
         let held: Vec<i64> = ids.iter().zip(&g).filter(|x| *x.1).map(|x| *x.0).collect();
-        let mut held_rev: Vec<i64> = rev.iter().zip(&g_rev).filter(|x| *x.1).map(|x| *x.0).collect();
+        let mut held_rev: Vec<i64> = rev
+            .iter()
+            .zip(&g_rev)
+            .filter(|x| *x.1)
+            .map(|x| *x.0)
+            .collect();
         held_rev.sort();
         assert_eq!(held, held_rev, "order does not matter");
-        assert_ne!(g, control_group(&ids, 10.0, 43), "another seed, another group");
+        assert_ne!(
+            g,
+            control_group(&ids, 10.0, 43),
+            "another seed, another group"
+        );
         // round(p × N): 7 × 15% = 1.05 → 1; 10 × 25% = 2.5 → 3; 0% → 0; 3 × 50% = 1.5 → 2.
         assert_eq!(control_size(7, 15.0), 1);
         assert_eq!(control_size(10, 25.0), 3);
@@ -311,7 +331,12 @@ mod tests {
         let e = next_status(R::HeldOut, S::Invite).unwrap_err();
         assert_eq!((e.field.as_str(), e.value.as_str()), ("step", "invite"));
         let e = next_status(R::Prepared, S::Attend).unwrap_err();
-        assert_eq!(e.rule, Rule::OneOf { allowed: vec!["invite".into()] });
+        assert_eq!(
+            e.rule,
+            Rule::OneOf {
+                allowed: vec!["invite".into()]
+            }
+        );
         assert!(CampaignKind::Event.has_invitations());
         assert!(!CampaignKind::Sms.has_invitations());
     }

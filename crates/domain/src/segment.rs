@@ -384,10 +384,34 @@ const DERIVED_OPS: &[Op] = &[Op::Eq, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::Between
 
 macro_rules! def {
     ($f:ident, $code:literal, $e:ident, $t:ident, $zh:literal, $en:literal, $ops:expr) => {
-        def!($f, $code, $e, $t, $zh, $en, $ops, None, false, (0.0, 0.0), false)
+        def!(
+            $f,
+            $code,
+            $e,
+            $t,
+            $zh,
+            $en,
+            $ops,
+            None,
+            false,
+            (0.0, 0.0),
+            false
+        )
     };
     ($f:ident, $code:literal, $e:ident, $t:ident, $zh:literal, $en:literal, $ops:expr, $ch:ident) => {
-        def!($f, $code, $e, $t, $zh, $en, $ops, $ch, false, (0.0, 0.0), false)
+        def!(
+            $f,
+            $code,
+            $e,
+            $t,
+            $zh,
+            $en,
+            $ops,
+            $ch,
+            false,
+            (0.0, 0.0),
+            false
+        )
     };
     ($f:ident, $code:literal, $e:ident, $t:ident, $zh:literal, $en:literal, $ops:expr, $ch:ident, $int:expr, $range:expr, $win:expr) => {
         FieldDef {
@@ -408,48 +432,449 @@ macro_rules! def {
 
 /// Every field a segment may use.
 pub const CATALOGUE: &[FieldDef] = &[
-    def!(CustomerKind, "customer.kind", Customer, Enum, "客户类型", "Customer type", ENUM_OPS, CustomerKind),
-    def!(CustomerClass, "customer.class", Customer, Enum, "客户分类", "Customer class", ENUM_OPS, CustomerClass),
-    def!(CustomerStore, "customer.store", Customer, Id, "所属门店", "Store", ID_OPS),
-    def!(CustomerConsultant, "customer.consultant", Customer, Id, "专属顾问", "Consultant", &[Op::In, Op::NotIn, Op::IsSet, Op::NotSet]),
-    def!(CustomerCity, "customer.city", Customer, Text, "城市代码", "City code", TEXT_OPS),
-    def!(CustomerGender, "customer.gender", Customer, Enum, "性别", "Gender", &[Op::In, Op::NotIn, Op::IsSet, Op::NotSet], Gender),
-    def!(CustomerAge, "customer.age", Customer, Number, "年龄", "Age", DERIVED_OPS, None, true, (0.0, 150.0), false),
-    def!(CustomerSource, "customer.source", Customer, Text, "客户来源", "Customer source", TEXT_OPS),
-    def!(CustomerVip, "customer.vip", Customer, Boolean, "VIP", "VIP", BOOL_OPS),
-    def!(CustomerHasMobile, "customer.has_mobile", Customer, Boolean, "有手机号", "Has a mobile", BOOL_OPS),
-    def!(CustomerCreated, "customer.created", Customer, Date, "建档日期", "Created on", DATE_OPS_REQUIRED),
-    def!(ConsentMarketingSms, "customer.consent_marketing_sms", Customer, Boolean, "同意营销短信", "Consents to marketing SMS", BOOL_OPS),
-    def!(ConsentMarketingEmail, "customer.consent_marketing_email", Customer, Boolean, "同意营销邮件", "Consents to marketing email", BOOL_OPS),
-    def!(VehicleBrand, "vehicle.brand", Vehicle, Text, "品牌", "Brand", &[Op::Eq, Op::Ne, Op::Contains]),
-    def!(VehicleSeries, "vehicle.series", Vehicle, Text, "车系", "Series", &[Op::Eq, Op::Ne, Op::Contains]),
-    def!(VehicleModel, "vehicle.model", Vehicle, Text, "车型（名称或代码）", "Model (name or code)", &[Op::Eq, Op::Ne, Op::Contains]),
-    def!(VehiclePurchaseDate, "vehicle.purchase_date", Vehicle, Date, "购车日期", "Purchase date", DATE_OPS),
-    def!(VehicleAgeYears, "vehicle.age_years", Vehicle, Number, "车龄（年）", "Vehicle age (years)", DERIVED_OPS, None, true, (0.0, 60.0), false),
-    def!(VehicleMileage, "vehicle.mileage", Vehicle, Number, "最新里程（公里）", "Latest odometer (km)", NUM_OPS_NULL, None, true, (0.0, 3_000_000.0), false),
-    def!(VehicleNextServiceDue, "vehicle.next_service_due", Vehicle, Date, "下次保养到期日", "Next maintenance due", DATE_OPS),
-    def!(VehicleInspectionDue, "vehicle.inspection_due", Vehicle, Date, "年检到期日", "Inspection due", DATE_OPS),
-    def!(VehicleOwnSold, "vehicle.own_sold", Vehicle, Boolean, "本店销售", "Sold by us", BOOL_OPS),
-    def!(LeadGrade, "lead.grade", Lead, Enum, "意向级别", "Lead grade", ENUM_OPS, LeadGrade),
-    def!(LeadStatus, "lead.status", Lead, Enum, "意向状态", "Lead status", ENUM_OPS, LeadStatus),
-    def!(LeadSource, "lead.source", Lead, Enum, "意向来源", "Lead source", ENUM_OPS, LeadSource),
-    def!(LeadCreated, "lead.created", Lead, Date, "意向登记日期", "Lead created on", DATE_OPS_REQUIRED),
-    def!(LeadDaysSinceContact, "lead.days_since_contact", Lead, Number, "距上次联系天数", "Days since last contact", &[Op::Ge, Op::Gt], None, true, (0.0, MAX_DAYS as f64), false),
-    def!(LeadNextFollowUp, "lead.next_follow_up", Lead, Date, "下次跟进日期", "Next follow-up", DATE_OPS),
-    def!(WorkOrderLastVisit, "work_order.last_visit", WorkOrder, Date, "最近进厂日期", "Last service visit", &[Op::Before, Op::After, Op::Between, Op::WithinLastDays, Op::MoreThanDaysAgo, Op::IsSet, Op::NotSet]),
-    def!(WorkOrderMonthsSinceVisit, "work_order.months_since_visit", WorkOrder, Number, "距最近进厂月数", "Months since last visit", DERIVED_OPS, None, true, (0.0, 600.0), false),
-    def!(WorkOrderVisits, "work_order.visits", WorkOrder, Number, "近N个月进厂次数", "Visits in the last N months", NUM_OPS, None, true, (0.0, 10_000.0), true),
-    def!(WorkOrderSpend, "work_order.spend", WorkOrder, Number, "近N个月消费（元）", "Spend in the last N months (yuan)", NUM_OPS, None, false, (0.0, 100_000_000.0), true),
-    def!(PolicyEndDate, "policy.end_date", Policy, Date, "保险到期日", "Insurance expiry", DATE_OPS_REQUIRED),
-    def!(PolicyKind, "policy.kind", Policy, Enum, "险种", "Policy kind", ENUM_OPS, PolicyKind),
-    def!(PolicyRenewed, "policy.renewed", Policy, Boolean, "已续保", "Renewed", BOOL_OPS),
-    def!(MiningSegment, "mining.segment", Mining, Enum, "RFM分群", "RFM segment", ENUM_OPS, RfmSegment),
-    def!(MiningTier, "mining.tier", Mining, Enum, "价值等级", "Value tier", ENUM_OPS, Tier),
-    def!(MiningChurnRisk, "mining.churn_risk", Mining, Number, "流失风险（%）", "Churn risk (%)", NUM_OPS, None, false, (0.0, 100.0), false),
-    def!(MiningClv, "mining.clv", Mining, Number, "客户终身价值（元）", "CLV (yuan)", NUM_OPS_NULL, None, false, (0.0, 100_000_000.0), false),
-    def!(MiningPAlive, "mining.p_alive", Mining, Number, "活跃概率（%）", "P(alive) (%)", NUM_OPS_NULL, None, false, (0.0, 100.0), false),
-    def!(MiningTradeIn, "mining.trade_in", Mining, Number, "置换倾向（%）", "Trade-in propensity (%)", NUM_OPS, None, false, (0.0, 100.0), false),
-    def!(MiningMonetary, "mining.monetary", Mining, Number, "累计消费（元）", "Revenue to date (yuan)", NUM_OPS, None, false, (0.0, 100_000_000.0), false),
+    def!(
+        CustomerKind,
+        "customer.kind",
+        Customer,
+        Enum,
+        "客户类型",
+        "Customer type",
+        ENUM_OPS,
+        CustomerKind
+    ),
+    def!(
+        CustomerClass,
+        "customer.class",
+        Customer,
+        Enum,
+        "客户分类",
+        "Customer class",
+        ENUM_OPS,
+        CustomerClass
+    ),
+    def!(
+        CustomerStore,
+        "customer.store",
+        Customer,
+        Id,
+        "所属门店",
+        "Store",
+        ID_OPS
+    ),
+    def!(
+        CustomerConsultant,
+        "customer.consultant",
+        Customer,
+        Id,
+        "专属顾问",
+        "Consultant",
+        &[Op::In, Op::NotIn, Op::IsSet, Op::NotSet]
+    ),
+    def!(
+        CustomerCity,
+        "customer.city",
+        Customer,
+        Text,
+        "城市代码",
+        "City code",
+        TEXT_OPS
+    ),
+    def!(
+        CustomerGender,
+        "customer.gender",
+        Customer,
+        Enum,
+        "性别",
+        "Gender",
+        &[Op::In, Op::NotIn, Op::IsSet, Op::NotSet],
+        Gender
+    ),
+    def!(
+        CustomerAge,
+        "customer.age",
+        Customer,
+        Number,
+        "年龄",
+        "Age",
+        DERIVED_OPS,
+        None,
+        true,
+        (0.0, 150.0),
+        false
+    ),
+    def!(
+        CustomerSource,
+        "customer.source",
+        Customer,
+        Text,
+        "客户来源",
+        "Customer source",
+        TEXT_OPS
+    ),
+    def!(
+        CustomerVip,
+        "customer.vip",
+        Customer,
+        Boolean,
+        "VIP",
+        "VIP",
+        BOOL_OPS
+    ),
+    def!(
+        CustomerHasMobile,
+        "customer.has_mobile",
+        Customer,
+        Boolean,
+        "有手机号",
+        "Has a mobile",
+        BOOL_OPS
+    ),
+    def!(
+        CustomerCreated,
+        "customer.created",
+        Customer,
+        Date,
+        "建档日期",
+        "Created on",
+        DATE_OPS_REQUIRED
+    ),
+    def!(
+        ConsentMarketingSms,
+        "customer.consent_marketing_sms",
+        Customer,
+        Boolean,
+        "同意营销短信",
+        "Consents to marketing SMS",
+        BOOL_OPS
+    ),
+    def!(
+        ConsentMarketingEmail,
+        "customer.consent_marketing_email",
+        Customer,
+        Boolean,
+        "同意营销邮件",
+        "Consents to marketing email",
+        BOOL_OPS
+    ),
+    def!(
+        VehicleBrand,
+        "vehicle.brand",
+        Vehicle,
+        Text,
+        "品牌",
+        "Brand",
+        &[Op::Eq, Op::Ne, Op::Contains]
+    ),
+    def!(
+        VehicleSeries,
+        "vehicle.series",
+        Vehicle,
+        Text,
+        "车系",
+        "Series",
+        &[Op::Eq, Op::Ne, Op::Contains]
+    ),
+    def!(
+        VehicleModel,
+        "vehicle.model",
+        Vehicle,
+        Text,
+        "车型（名称或代码）",
+        "Model (name or code)",
+        &[Op::Eq, Op::Ne, Op::Contains]
+    ),
+    def!(
+        VehiclePurchaseDate,
+        "vehicle.purchase_date",
+        Vehicle,
+        Date,
+        "购车日期",
+        "Purchase date",
+        DATE_OPS
+    ),
+    def!(
+        VehicleAgeYears,
+        "vehicle.age_years",
+        Vehicle,
+        Number,
+        "车龄（年）",
+        "Vehicle age (years)",
+        DERIVED_OPS,
+        None,
+        true,
+        (0.0, 60.0),
+        false
+    ),
+    def!(
+        VehicleMileage,
+        "vehicle.mileage",
+        Vehicle,
+        Number,
+        "最新里程（公里）",
+        "Latest odometer (km)",
+        NUM_OPS_NULL,
+        None,
+        true,
+        (0.0, 3_000_000.0),
+        false
+    ),
+    def!(
+        VehicleNextServiceDue,
+        "vehicle.next_service_due",
+        Vehicle,
+        Date,
+        "下次保养到期日",
+        "Next maintenance due",
+        DATE_OPS
+    ),
+    def!(
+        VehicleInspectionDue,
+        "vehicle.inspection_due",
+        Vehicle,
+        Date,
+        "年检到期日",
+        "Inspection due",
+        DATE_OPS
+    ),
+    def!(
+        VehicleOwnSold,
+        "vehicle.own_sold",
+        Vehicle,
+        Boolean,
+        "本店销售",
+        "Sold by us",
+        BOOL_OPS
+    ),
+    def!(
+        LeadGrade,
+        "lead.grade",
+        Lead,
+        Enum,
+        "意向级别",
+        "Lead grade",
+        ENUM_OPS,
+        LeadGrade
+    ),
+    def!(
+        LeadStatus,
+        "lead.status",
+        Lead,
+        Enum,
+        "意向状态",
+        "Lead status",
+        ENUM_OPS,
+        LeadStatus
+    ),
+    def!(
+        LeadSource,
+        "lead.source",
+        Lead,
+        Enum,
+        "意向来源",
+        "Lead source",
+        ENUM_OPS,
+        LeadSource
+    ),
+    def!(
+        LeadCreated,
+        "lead.created",
+        Lead,
+        Date,
+        "意向登记日期",
+        "Lead created on",
+        DATE_OPS_REQUIRED
+    ),
+    def!(
+        LeadDaysSinceContact,
+        "lead.days_since_contact",
+        Lead,
+        Number,
+        "距上次联系天数",
+        "Days since last contact",
+        &[Op::Ge, Op::Gt],
+        None,
+        true,
+        (0.0, MAX_DAYS as f64),
+        false
+    ),
+    def!(
+        LeadNextFollowUp,
+        "lead.next_follow_up",
+        Lead,
+        Date,
+        "下次跟进日期",
+        "Next follow-up",
+        DATE_OPS
+    ),
+    def!(
+        WorkOrderLastVisit,
+        "work_order.last_visit",
+        WorkOrder,
+        Date,
+        "最近进厂日期",
+        "Last service visit",
+        &[
+            Op::Before,
+            Op::After,
+            Op::Between,
+            Op::WithinLastDays,
+            Op::MoreThanDaysAgo,
+            Op::IsSet,
+            Op::NotSet
+        ]
+    ),
+    def!(
+        WorkOrderMonthsSinceVisit,
+        "work_order.months_since_visit",
+        WorkOrder,
+        Number,
+        "距最近进厂月数",
+        "Months since last visit",
+        DERIVED_OPS,
+        None,
+        true,
+        (0.0, 600.0),
+        false
+    ),
+    def!(
+        WorkOrderVisits,
+        "work_order.visits",
+        WorkOrder,
+        Number,
+        "近N个月进厂次数",
+        "Visits in the last N months",
+        NUM_OPS,
+        None,
+        true,
+        (0.0, 10_000.0),
+        true
+    ),
+    def!(
+        WorkOrderSpend,
+        "work_order.spend",
+        WorkOrder,
+        Number,
+        "近N个月消费（元）",
+        "Spend in the last N months (yuan)",
+        NUM_OPS,
+        None,
+        false,
+        (0.0, 100_000_000.0),
+        true
+    ),
+    def!(
+        PolicyEndDate,
+        "policy.end_date",
+        Policy,
+        Date,
+        "保险到期日",
+        "Insurance expiry",
+        DATE_OPS_REQUIRED
+    ),
+    def!(
+        PolicyKind,
+        "policy.kind",
+        Policy,
+        Enum,
+        "险种",
+        "Policy kind",
+        ENUM_OPS,
+        PolicyKind
+    ),
+    def!(
+        PolicyRenewed,
+        "policy.renewed",
+        Policy,
+        Boolean,
+        "已续保",
+        "Renewed",
+        BOOL_OPS
+    ),
+    def!(
+        MiningSegment,
+        "mining.segment",
+        Mining,
+        Enum,
+        "RFM分群",
+        "RFM segment",
+        ENUM_OPS,
+        RfmSegment
+    ),
+    def!(
+        MiningTier,
+        "mining.tier",
+        Mining,
+        Enum,
+        "价值等级",
+        "Value tier",
+        ENUM_OPS,
+        Tier
+    ),
+    def!(
+        MiningChurnRisk,
+        "mining.churn_risk",
+        Mining,
+        Number,
+        "流失风险（%）",
+        "Churn risk (%)",
+        NUM_OPS,
+        None,
+        false,
+        (0.0, 100.0),
+        false
+    ),
+    def!(
+        MiningClv,
+        "mining.clv",
+        Mining,
+        Number,
+        "客户终身价值（元）",
+        "CLV (yuan)",
+        NUM_OPS_NULL,
+        None,
+        false,
+        (0.0, 100_000_000.0),
+        false
+    ),
+    def!(
+        MiningPAlive,
+        "mining.p_alive",
+        Mining,
+        Number,
+        "活跃概率（%）",
+        "P(alive) (%)",
+        NUM_OPS_NULL,
+        None,
+        false,
+        (0.0, 100.0),
+        false
+    ),
+    def!(
+        MiningTradeIn,
+        "mining.trade_in",
+        Mining,
+        Number,
+        "置换倾向（%）",
+        "Trade-in propensity (%)",
+        NUM_OPS,
+        None,
+        false,
+        (0.0, 100.0),
+        false
+    ),
+    def!(
+        MiningMonetary,
+        "mining.monetary",
+        Mining,
+        Number,
+        "累计消费（元）",
+        "Revenue to date (yuan)",
+        NUM_OPS,
+        None,
+        false,
+        (0.0, 100_000_000.0),
+        false
+    ),
 ];
 
 pub fn field_def(code: &str) -> Option<&'static FieldDef> {
@@ -597,13 +1022,7 @@ impl Definition {
         let mut leaves = 0usize;
         let mut nodes = Vec::new();
         for (i, c) in self.conditions.iter().enumerate() {
-            if let Some(n) = check(
-                c,
-                &format!("conditions[{i}]"),
-                1,
-                &mut leaves,
-                &mut errors,
-            ) {
+            if let Some(n) = check(c, &format!("conditions[{i}]"), 1, &mut leaves, &mut errors) {
                 nodes.push(n);
             }
         }
@@ -1013,9 +1432,12 @@ impl Definition {
                 match c {
                     Condition::And { and } => walk(and, &path, depth + 1, out),
                     Condition::Or { or } => walk(or, &path, depth + 1, out),
-                    Condition::Not { not } => {
-                        walk(std::slice::from_ref(not.as_ref()), &format!("{path}!"), depth + 1, out)
-                    }
+                    Condition::Not { not } => walk(
+                        std::slice::from_ref(not.as_ref()),
+                        &format!("{path}!"),
+                        depth + 1,
+                        out,
+                    ),
                     Condition::Leaf(_) => {}
                 }
             }
@@ -1066,10 +1488,21 @@ mod tests {
     fn a_valid_tree_becomes_typed_nodes() {
         let def = Definition {
             conditions: vec![
-                leaf("lead.grade", "in", Some(RawValue::List(vec![RawValue::Text("H".into()), RawValue::Text("A级(15天内)".into())]))),
+                leaf(
+                    "lead.grade",
+                    "in",
+                    Some(RawValue::List(vec![
+                        RawValue::Text("H".into()),
+                        RawValue::Text("A级(15天内)".into()),
+                    ])),
+                ),
                 Condition::Or {
                     or: vec![
-                        leaf("policy.end_date", "within_next_days", Some(RawValue::Num(60.0))),
+                        leaf(
+                            "policy.end_date",
+                            "within_next_days",
+                            Some(RawValue::Num(60.0)),
+                        ),
                         Condition::Not {
                             not: Box::new(leaf("customer.vip", "is_true", None)),
                         },
@@ -1120,12 +1553,20 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("conditions[0].field".into(), "customer.shoe_size".into(), "one_of"),
+                (
+                    "conditions[0].field".into(),
+                    "customer.shoe_size".into(),
+                    "one_of"
+                ),
                 ("conditions[1].op".into(), "lt".into(), "one_of"),
                 ("conditions[2].value".into(), "Z".into(), "one_of"),
                 ("conditions[3].value".into(), "forty".into(), "number"),
                 ("conditions[4].value".into(), "150".into(), "out_of_range"),
-                ("conditions[5].value".into(), "2026-13-45".into(), "date_format"),
+                (
+                    "conditions[5].value".into(),
+                    "2026-13-45".into(),
+                    "date_format"
+                ),
                 ("conditions[6].and".into(), "".into(), "required"),
                 ("conditions[7].value".into(), "".into(), "required"),
                 ("conditions[8].months".into(), "0".into(), "out_of_range"),
@@ -1139,7 +1580,11 @@ mod tests {
         for _ in 0..MAX_DEPTH {
             c = Condition::Not { not: Box::new(c) };
         }
-        let e = Definition { conditions: vec![c] }.validate().unwrap_err();
+        let e = Definition {
+            conditions: vec![c],
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(e[0].code(), "out_of_range");
         let many = Definition {
             conditions: (0..=MAX_LEAVES)
@@ -1157,25 +1602,40 @@ mod tests {
         let b = |op, arg| date_bounds(op, &arg, today).unwrap();
         assert_eq!(
             b(Op::Before, Arg::Date(d("2026-01-01"))),
-            DateBounds { from: None, to: Some(d("2025-12-31")) }
+            DateBounds {
+                from: None,
+                to: Some(d("2025-12-31"))
+            }
         );
         assert_eq!(
             b(Op::After, Arg::Date(d("2026-01-01"))),
-            DateBounds { from: Some(d("2026-01-02")), to: None }
+            DateBounds {
+                from: Some(d("2026-01-02")),
+                to: None
+            }
         );
         // 23 Nov + 60 days = 22 Jan (7 days left in Nov, 31 in Dec, 22 in Jan).
         assert_eq!(
             b(Op::WithinNextDays, Arg::Days(60)),
-            DateBounds { from: Some(today), to: Some(d("2027-01-22")) }
+            DateBounds {
+                from: Some(today),
+                to: Some(d("2027-01-22"))
+            }
         );
         assert_eq!(
             b(Op::WithinLastDays, Arg::Days(30)),
-            DateBounds { from: Some(d("2026-10-24")), to: Some(today) }
+            DateBounds {
+                from: Some(d("2026-10-24")),
+                to: Some(today)
+            }
         );
         // More than 365 days ago: on or before 2025-11-22.
         assert_eq!(
             b(Op::MoreThanDaysAgo, Arg::Days(365)),
-            DateBounds { from: None, to: Some(d("2025-11-22")) }
+            DateBounds {
+                from: None,
+                to: Some(d("2025-11-22"))
+            }
         );
         assert_eq!(date_bounds(Op::IsSet, &Arg::None, today), None);
     }
@@ -1187,19 +1647,28 @@ mod tests {
         let (lo, hi) = int_bounds(Op::Between, &Arg::Range(40.0, 49.0)).unwrap();
         assert_eq!(
             age_bounds(lo, hi, today, 12),
-            DateBounds { from: Some(d("1976-11-24")), to: Some(d("1986-11-23")) }
+            DateBounds {
+                from: Some(d("1976-11-24")),
+                to: Some(d("1986-11-23"))
+            }
         );
         // More than 6 months since: at least 7 whole months, on or before 2026-04-23.
         let (lo, hi) = int_bounds(Op::Gt, &Arg::Num(6.0)).unwrap();
         assert_eq!(
             age_bounds(lo, hi, today, 1),
-            DateBounds { from: None, to: Some(d("2026-04-23")) }
+            DateBounds {
+                from: None,
+                to: Some(d("2026-04-23"))
+            }
         );
         // Less than 3 years old: after 2023-11-23.
         let (lo, hi) = int_bounds(Op::Lt, &Arg::Num(3.0)).unwrap();
         assert_eq!(
             age_bounds(lo, hi, today, 12),
-            DateBounds { from: Some(d("2023-11-24")), to: None }
+            DateBounds {
+                from: Some(d("2023-11-24")),
+                to: None
+            }
         );
     }
 
@@ -1207,14 +1676,27 @@ mod tests {
     fn the_builder_adds_and_removes_nodes_by_path() {
         let mut d = Definition::default();
         assert!(d.add_at("", leaf("customer.vip", "is_true", None)));
-        assert!(d.add_at("", Condition::Or { or: vec![leaf("lead.grade", "in", text("H"))] }));
+        assert!(d.add_at(
+            "",
+            Condition::Or {
+                or: vec![leaf("lead.grade", "in", text("H"))]
+            }
+        ));
         assert!(d.add_at("1", leaf("lead.grade", "in", text("A"))));
-        assert!(!d.add_at("0", leaf("lead.grade", "in", text("A"))), "a leaf is no group");
+        assert!(
+            !d.add_at("0", leaf("lead.grade", "in", text("A"))),
+            "a leaf is no group"
+        );
         assert!(!d.add_at("7", leaf("lead.grade", "in", text("A"))));
         let paths: Vec<(String, usize)> = d.rows().into_iter().map(|(p, n, _)| (p, n)).collect();
         assert_eq!(
             paths,
-            vec![("0".into(), 0), ("1".into(), 0), ("1.0".into(), 1), ("1.1".into(), 1)]
+            vec![
+                ("0".into(), 0),
+                ("1".into(), 0),
+                ("1.0".into(), 1),
+                ("1.1".into(), 1)
+            ]
         );
         assert!(d.remove_at("1.0"));
         assert!(d.remove_at("1.0"), "the group's last child");

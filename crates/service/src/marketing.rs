@@ -333,14 +333,26 @@ impl Services {
             .create_segment(actor.group_id, store_id, &name, &json, actor.staff_id, now)
             .await?;
         self.db
-            .audit(Some(actor.staff_id), "create", "segment", Some(id), &name, now)
+            .audit(
+                Some(actor.staff_id),
+                "create",
+                "segment",
+                Some(id),
+                &name,
+                now,
+            )
             .await?;
         Ok(segment_view(self.db.segment(id).await?))
     }
 
     /// Changes a segment's name and definition. A frozen segment keeps its list: unfreeze
     /// it first (409 otherwise).
-    pub async fn update_segment(&self, actor: &Actor, id: Id, input: &SegmentInput) -> Result<SegmentView> {
+    pub async fn update_segment(
+        &self,
+        actor: &Actor,
+        id: Id,
+        input: &SegmentInput,
+    ) -> Result<SegmentView> {
         let r = self.segment_for(actor, id).await?;
         self.check_segment_write(actor, &r)?;
         let (name, json) = Self::check_input(input)?;
@@ -353,7 +365,14 @@ impl Services {
         let now = self.clock.now();
         self.db.update_segment(id, &name, &json, now).await?;
         self.db
-            .audit(Some(actor.staff_id), "update", "segment", Some(id), &name, now)
+            .audit(
+                Some(actor.staff_id),
+                "update",
+                "segment",
+                Some(id),
+                &name,
+                now,
+            )
             .await?;
         Ok(segment_view(self.db.segment(id).await?))
     }
@@ -363,7 +382,12 @@ impl Services {
     }
 
     /// Saved segments the actor may see, newest first.
-    pub async fn segments(&self, actor: &Actor, page: u32, per_page: u32) -> Result<Page<SegmentView>> {
+    pub async fn segments(
+        &self,
+        actor: &Actor,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<SegmentView>> {
         self.check_marketing(actor)?;
         let store = match actor.role.scope_level() {
             ScopeLevel::Group => None,
@@ -386,7 +410,14 @@ impl Services {
         self.check_segment_write(actor, &r)?;
         self.db.delete_segment(id).await?;
         self.db
-            .audit(Some(actor.staff_id), "delete", "segment", Some(id), &r.name, self.clock.now())
+            .audit(
+                Some(actor.staff_id),
+                "delete",
+                "segment",
+                Some(id),
+                &r.name,
+                self.clock.now(),
+            )
             .await?;
         Ok(())
     }
@@ -427,7 +458,14 @@ impl Services {
         let now = self.clock.now();
         self.db.unfreeze_segment(id, now).await?;
         self.db
-            .audit(Some(actor.staff_id), "unfreeze", "segment", Some(id), "", now)
+            .audit(
+                Some(actor.staff_id),
+                "unfreeze",
+                "segment",
+                Some(id),
+                "",
+                now,
+            )
             .await?;
         Ok(segment_view(self.db.segment(id).await?))
     }
@@ -452,7 +490,11 @@ impl Services {
             .map(|c| member_view(c, lang))
             .collect();
         Ok(MembersPage {
-            next_after: if more { items.last().map(|m| m.id) } else { None },
+            next_after: if more {
+                items.last().map(|m| m.id)
+            } else {
+                None
+            },
             items,
         })
     }
@@ -564,7 +606,6 @@ impl Services {
             .await?;
         Ok(n)
     }
-
 }
 
 // ---- campaigns (issue 8 point 2) ---------------------------------------------------------------
@@ -574,8 +615,8 @@ use dealerbase_domain::campaign::{
 };
 use dealerbase_store::NewTask;
 use dealerbase_store::campaigns::{
-    CampaignRow, CarFacts, NewCampaign, NewRecipient, RecipientFacts, RecipientRow,
-    RecipientStamp, StatusCount,
+    CampaignRow, CarFacts, NewCampaign, NewRecipient, RecipientFacts, RecipientRow, RecipientStamp,
+    StatusCount,
 };
 use std::collections::HashMap;
 
@@ -723,7 +764,11 @@ impl Services {
             entity: "campaign",
             id: id.to_string(),
         };
-        let r = self.db.marketing_campaign(id).await.map_err(|_| not_found())?;
+        let r = self
+            .db
+            .marketing_campaign(id)
+            .await
+            .map_err(|_| not_found())?;
         let visible = r.group_id == actor.group_id
             && (actor.role.scope_level() == ScopeLevel::Group
                 || r.store_id.is_none()
@@ -732,14 +777,22 @@ impl Services {
     }
 
     /// Creates a draft campaign on a saved segment, checking every field at once.
-    pub async fn create_campaign(&self, actor: &Actor, input: &CampaignInput) -> Result<CampaignView> {
+    pub async fn create_campaign(
+        &self,
+        actor: &Actor,
+        input: &CampaignInput,
+    ) -> Result<CampaignView> {
         self.check_marketing(actor)?;
         let mut errors = Vec::new();
         let name = dealerbase_domain::text::normalize(&input.name);
         if name.is_empty() {
             errors.push(ValidationError::new("name", &input.name, Rule::Required));
         } else if name.chars().count() > 100 {
-            errors.push(ValidationError::new("name", &input.name, Rule::TooLong { max: 100 }));
+            errors.push(ValidationError::new(
+                "name",
+                &input.name,
+                Rule::TooLong { max: 100 },
+            ));
         }
         let kind = match CampaignKind::parse("kind", &input.kind) {
             Ok(k) => Some(k),
@@ -767,7 +820,12 @@ impl Services {
                 0
             }
         };
-        let scheduled_at = match input.scheduled_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let scheduled_at = match input
+            .scheduled_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => None,
             Some(s) => match parse_schedule(s) {
                 Some(t) => Some(t),
@@ -778,7 +836,11 @@ impl Services {
             },
         };
         let budget_fen = fen("budget_yuan", input.budget_yuan, &mut errors);
-        let cost_fen = fen("cost_per_contact_yuan", input.cost_per_contact_yuan, &mut errors);
+        let cost_fen = fen(
+            "cost_per_contact_yuan",
+            input.cost_per_contact_yuan,
+            &mut errors,
+        );
         let control_pct = input.control_pct.unwrap_or(0.0);
         if !control_pct.is_finite() || !(0.0..=MAX_CONTROL_PCT).contains(&control_pct) {
             errors.push(ValidationError::new(
@@ -802,7 +864,11 @@ impl Services {
             ("email_body", &body, 10_000),
         ] {
             if t.chars().count() > max {
-                errors.push(ValidationError::new(field, t.as_str(), Rule::TooLong { max }));
+                errors.push(ValidationError::new(
+                    field,
+                    t.as_str(),
+                    Rule::TooLong { max },
+                ));
             } else if let Err(e) = camp::check_template(field, t) {
                 errors.push(e);
             }
@@ -850,7 +916,14 @@ impl Services {
             )
             .await?;
         self.db
-            .audit(Some(actor.staff_id), "create", "campaign", Some(id), &name, now)
+            .audit(
+                Some(actor.staff_id),
+                "create",
+                "campaign",
+                Some(id),
+                &name,
+                now,
+            )
             .await?;
         self.campaign(actor, id, Lang::Zh).await
     }
@@ -879,7 +952,10 @@ impl Services {
             ScopeLevel::Group => None,
             _ => Some(actor.store_id.unwrap_or(0)),
         };
-        Ok(self.db.marketing_campaigns(actor.group_id, store, 200).await?)
+        Ok(self
+            .db
+            .marketing_campaigns(actor.group_id, store, 200)
+            .await?)
     }
 
     fn render_for(
@@ -893,7 +969,10 @@ impl Services {
                 camp::render("email_subject", &c.email_subject, &v),
                 camp::render("email_body", &c.email_body, &v),
             ),
-            _ => (Ok(String::new()), camp::render("sms_template", &c.sms_template, &v)),
+            _ => (
+                Ok(String::new()),
+                camp::render("sms_template", &c.sms_template, &v),
+            ),
         };
         Ok((
             subject.map_err(ServiceError::invalid)?,
@@ -1023,7 +1102,11 @@ impl Services {
         out.recipients = rows.len() as i64;
         out.tasks = tasks.len() as i64;
         let now = self.clock.now();
-        if !self.db.prepare_marketing_campaign(id, &rows, &tasks, now).await? {
+        if !self
+            .db
+            .prepare_marketing_campaign(id, &rows, &tasks, now)
+            .await?
+        {
             // Prepared meanwhile by someone else: report what is stored.
             let c = self.db.marketing_campaign(id).await?;
             let mut r = report(true);

@@ -140,7 +140,11 @@ fn id_list(q: &mut Sql, ids: &[Id]) {
 }
 
 impl Db {
-    pub async fn create_marketing_campaign(&self, c: &NewCampaign<'_>, now: DateTime<Utc>) -> Result<Id> {
+    pub async fn create_marketing_campaign(
+        &self,
+        c: &NewCampaign<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO marketing_campaign (group_id, store_id, name, kind, segment_id, scheduled_at, budget_fen, cost_per_contact_fen, \
                control_pct, seed, sms_template, email_subject, email_body, status, created_by, created_at, updated_at) \
@@ -161,11 +165,18 @@ impl Db {
     }
 
     /// Campaigns of a group; with a store, that store's and the group-level ones. Newest first.
-    pub async fn marketing_campaigns(&self, group_id: Id, store_id: Option<Id>, limit: i64) -> Result<Vec<CampaignRow>> {
+    pub async fn marketing_campaigns(
+        &self,
+        group_id: Id,
+        store_id: Option<Id>,
+        limit: i64,
+    ) -> Result<Vec<CampaignRow>> {
         let mut q = Sql::new("SELECT * FROM marketing_campaign WHERE group_id = ");
         q.bind_i64(group_id);
         if let Some(s) = store_id {
-            q.push(" AND (store_id IS NULL OR store_id = ").bind_i64(s).push(")");
+            q.push(" AND (store_id IS NULL OR store_id = ")
+                .bind_i64(s)
+                .push(")");
         }
         q.push(" ORDER BY id DESC LIMIT ").bind_i64(limit);
         let sql = q.text.clone();
@@ -335,7 +346,11 @@ impl Db {
     }
 
     /// One recipient (no scope: the service checks the customer's scope first).
-    pub async fn marketing_recipient(&self, id: Id, customer_id: Id) -> Result<Option<(String, bool)>> {
+    pub async fn marketing_recipient(
+        &self,
+        id: Id,
+        customer_id: Id,
+    ) -> Result<Option<(String, bool)>> {
         on_pool!(self, p => Ok(sqlx::query_as::<_, (String, bool)>(
             "SELECT status, control FROM marketing_recipient WHERE campaign_id = $1 AND customer_id = $2")
             .bind(id).bind(customer_id).fetch_optional(p).await?))

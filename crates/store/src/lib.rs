@@ -6,8 +6,8 @@
 //! `bulk.rs`. Scope rules (own / store / group) are applied here, where data is read.
 
 pub mod aftersales;
-pub mod campaigns;
 pub mod bulk;
+pub mod campaigns;
 mod catalogue;
 mod customers;
 mod events;
@@ -22,8 +22,8 @@ pub mod mining;
 pub mod mining_views;
 pub mod model;
 pub mod sales;
-pub mod segments;
 mod schema;
+pub mod segments;
 mod sql;
 mod vehicles;
 pub mod web;

@@ -90,7 +90,10 @@ fn node(q: &mut Sql, n: &Node, today: NaiveDate) {
                 match c {
                     Node::Leaf(l) if grouped(entity(l)) => {
                         let e = entity(l);
-                        match parts.iter_mut().find(|p| matches!(p, Part::Group(g, _) if *g == e)) {
+                        match parts
+                            .iter_mut()
+                            .find(|p| matches!(p, Part::Group(g, _) if *g == e))
+                        {
                             Some(Part::Group(_, ls)) => ls.push(l),
                             _ => parts.push(Part::Group(e, vec![l])),
                         }
@@ -156,7 +159,9 @@ fn group(q: &mut Sql, e: Entity, leaves: &[&Leaf], today: NaiveDate) {
                     Field::VehicleBrand | Field::VehicleSeries | Field::VehicleModel
                 )
             });
-            let due = leaves.iter().any(|l| l.field == Field::VehicleNextServiceDue);
+            let due = leaves
+                .iter()
+                .any(|l| l.field == Field::VehicleNextServiceDue);
             q.push("c.id IN (SELECT o.customer_id FROM vehicle_ownership o JOIN vehicle v ON v.id = o.vehicle_id");
             if names {
                 q.push(" JOIN vehicle_model vm ON vm.id = v.model_id JOIN series vs ON vs.id = vm.series_id JOIN brand vb ON vb.id = vs.brand_id");
@@ -259,7 +264,9 @@ fn text_leaf(q: &mut Sql, cols: &[&str], l: &Leaf) {
                 if i > 0 {
                     q.push(" AND ");
                 }
-                q.push(&format!("({c} IS NULL OR {c} <> ")).bind_text(v.clone()).push(")");
+                q.push(&format!("({c} IS NULL OR {c} <> "))
+                    .bind_text(v.clone())
+                    .push(")");
             }
             q.push(")");
         }
@@ -620,7 +627,12 @@ impl Db {
     }
 
     /// The ids of the segment's customers after `after`, in id order, `limit` at a time.
-    pub async fn segment_ids(&self, sq: &SegmentQuery<'_>, after: Id, limit: i64) -> Result<Vec<Id>> {
+    pub async fn segment_ids(
+        &self,
+        sq: &SegmentQuery<'_>,
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<Id>> {
         let mut q = Sql::new("SELECT c.id");
         q.push(FROM);
         where_clause(&mut q, sq);
@@ -652,7 +664,12 @@ impl Db {
     }
 
     /// Frozen members' ids after `after` (no scope: the list as frozen), `limit` at a time.
-    pub async fn frozen_member_ids(&self, segment_id: Id, after: Id, limit: i64) -> Result<Vec<Id>> {
+    pub async fn frozen_member_ids(
+        &self,
+        segment_id: Id,
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<Id>> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "SELECT customer_id FROM segment_member WHERE segment_id = $1 AND customer_id > $2 ORDER BY customer_id LIMIT $3")
             .bind(segment_id).bind(after).bind(limit).fetch_all(p).await?))
@@ -677,7 +694,13 @@ impl Db {
     }
 
     /// Changes a dynamic segment's name and definition.
-    pub async fn update_segment(&self, id: Id, name: &str, definition: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn update_segment(
+        &self,
+        id: Id,
+        name: &str,
+        definition: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE segment SET name = $2, definition = $3, updated_at = $4 WHERE id = $1")
             .bind(id).bind(name).bind(definition).bind(now).execute(p).await?.rows_affected());
@@ -700,11 +723,19 @@ impl Db {
     }
 
     /// Saved segments of a group; with a store, that store's and the group-level ones.
-    pub async fn segments(&self, group_id: Id, store_id: Option<Id>, page: u32, per_page: u32) -> Result<Page<SegmentRow>> {
+    pub async fn segments(
+        &self,
+        group_id: Id,
+        store_id: Option<Id>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<SegmentRow>> {
         let mut q = Sql::new("SELECT * FROM segment WHERE group_id = ");
         q.bind_i64(group_id);
         if let Some(s) = store_id {
-            q.push(" AND (store_id IS NULL OR store_id = ").bind_i64(s).push(")");
+            q.push(" AND (store_id IS NULL OR store_id = ")
+                .bind_i64(s)
+                .push(")");
         }
         q.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
             .bind_i64(per_page as i64 + 1)
@@ -723,10 +754,16 @@ impl Db {
         })
     }
 
-    /// Deletes a segment and its member list, in one transaction.
+    /// Deletes a segment and its member list, in one transaction; a segment a campaign
+    /// targets is kept (`Conflict` on `campaign`).
     pub async fn delete_segment(&self, id: Id) -> Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM marketing_campaign WHERE segment_id = $1")
+                .bind(id).fetch_one(&mut *tx).await?;
+            if used > 0 {
+                return Err(StoreError::Conflict { field: "campaign", value: used.to_string() });
+            }
             sqlx::query("DELETE FROM segment_member WHERE segment_id = $1").bind(id).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM segment WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
@@ -739,7 +776,12 @@ impl Db {
 
     /// Freezes a segment: its members now (evaluated in `sq`) replace any earlier list, the
     /// mode turns `frozen` and the count is kept — one transaction, one INSERT … SELECT.
-    pub async fn freeze_segment(&self, id: Id, sq: &SegmentQuery<'_>, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn freeze_segment(
+        &self,
+        id: Id,
+        sq: &SegmentQuery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         let mut q = Sql::new("INSERT INTO segment_member (segment_id, customer_id) SELECT ");
         q.bind_i64(id);
         q.push(", c.id");

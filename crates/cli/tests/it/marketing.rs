@@ -23,7 +23,9 @@ use crate::harness::{Fixture, TestDb, fixture, today, vin};
 use chrono::NaiveDate;
 use dealerbase_domain::segment::Definition;
 use dealerbase_domain::{FixedClock, Lang};
-use dealerbase_service::input::{CustomerInput, LeadInput, VehicleInput, WorkOrderInput, WorkOrderLineInput};
+use dealerbase_service::input::{
+    CustomerInput, LeadInput, VehicleInput, WorkOrderInput, WorkOrderLineInput,
+};
 use dealerbase_service::marketing::{CampaignInput, SegmentInput};
 use dealerbase_service::{Actor, ServiceError, Services};
 use dealerbase_store::mining::{CustomerScore, RunStart};
@@ -49,7 +51,14 @@ async fn customer(f: &Fixture, by: &Actor, input: CustomerInput) -> i64 {
         .id
 }
 
-async fn car(f: &Fixture, by: &Actor, owner: i64, serial: u32, bought: &str, own_sold: bool) -> i64 {
+async fn car(
+    f: &Fixture,
+    by: &Actor,
+    owner: i64,
+    serial: u32,
+    bought: &str,
+    own_sold: bool,
+) -> i64 {
     f.svc
         .create_vehicle(
             by,
@@ -93,7 +102,15 @@ async fn visit(f: &Fixture, by: &Actor, vehicle: i64, number: &str, on: &str, yu
         .expect("work order");
 }
 
-fn score(run: i64, customer: i64, store: i64, segment: &str, tier: &str, clv_yuan: i64, churn: f64) -> CustomerScore {
+fn score(
+    run: i64,
+    customer: i64,
+    store: i64,
+    segment: &str,
+    tier: &str,
+    clv_yuan: i64,
+    churn: f64,
+) -> CustomerScore {
     CustomerScore {
         run_id: run,
         customer_id: customer,
@@ -206,7 +223,9 @@ pub(crate) async fn world(t: &TestDb, f: &Fixture) -> World {
     // 丙's lead was registered 13 days ago (its first contact then); 丁's today.
     let earlier = Services::new(
         t.db.clone(),
-        Arc::new(FixedClock::on(NaiveDate::from_ymd_opt(2026, 11, 10).unwrap())),
+        Arc::new(FixedClock::on(
+            NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(),
+        )),
     );
     earlier
         .register_lead(
@@ -295,45 +314,167 @@ async fn customer_fields_count_by_hand(t: &TestDb) {
     let m = &f.manager1;
     let n = Value::Null;
     assert_eq!(count(&f, m, json!([])).await, 4, "everyone in S01");
-    assert_eq!(count(&f, &f.group_staff, json!([])).await, 5, "the whole group");
     assert_eq!(
-        ids(&f, m, json!([l("customer.kind", "in", json!(["individual"]))])).await,
+        count(&f, &f.group_staff, json!([])).await,
+        5,
+        "the whole group"
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("customer.kind", "in", json!(["individual"]))])
+        )
+        .await,
         vec![w.jia, w.bing, w.ding]
     );
-    assert_eq!(count(&f, m, json!([l("customer.kind", "not_in", json!(["individual"]))])).await, 1);
-    assert_eq!(count(&f, m, json!([l("customer.gender", "in", json!(["female"]))])).await, 1);
-    // NULL gender is "not male": 乙, 丙, 丁.
-    assert_eq!(count(&f, m, json!([l("customer.gender", "not_in", json!(["男"]))])).await, 3);
-    assert_eq!(count(&f, m, json!([l("customer.gender", "not_set", n.clone())])).await, 2);
-    assert_eq!(ids(&f, m, json!([l("customer.age", "ge", json!(40))])).await, vec![w.jia]);
-    // 30 to 45: 丙 (30); 甲 is 46.
-    assert_eq!(ids(&f, m, json!([l("customer.age", "between", json!([30, 45]))])).await, vec![w.bing]);
-    assert_eq!(count(&f, m, json!([l("customer.age", "lt", json!(31))])).await, 1);
-    assert_eq!(count(&f, m, json!([l("customer.age", "eq", json!(31))])).await, 0, "丙 is 31 tomorrow");
-    assert_eq!(ids(&f, m, json!([l("customer.city", "contains", json!("3301"))])).await, vec![w.jia]);
-    assert_eq!(ids(&f, m, json!([l("customer.city", "eq", json!("310100"))])).await, vec![w.yi]);
-    assert_eq!(count(&f, m, json!([l("customer.city", "ne", json!("330100"))])).await, 3);
-    assert_eq!(count(&f, m, json!([l("customer.vip", "is_true", n.clone())])).await, 1);
-    assert_eq!(count(&f, m, json!([l("customer.vip", "is_false", n.clone())])).await, 3);
     assert_eq!(
-        ids(&f, m, json!([l("customer.consent_marketing_sms", "is_true", n.clone())])).await,
+        count(
+            &f,
+            m,
+            json!([l("customer.kind", "not_in", json!(["individual"]))])
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("customer.gender", "in", json!(["female"]))])
+        )
+        .await,
+        1
+    );
+    // NULL gender is "not male": 乙, 丙, 丁.
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("customer.gender", "not_in", json!(["男"]))])
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(&f, m, json!([l("customer.gender", "not_set", n.clone())])).await,
+        2
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("customer.age", "ge", json!(40))])).await,
+        vec![w.jia]
+    );
+    // 30 to 45: 丙 (30); 甲 is 46.
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("customer.age", "between", json!([30, 45]))])
+        )
+        .await,
+        vec![w.bing]
+    );
+    assert_eq!(
+        count(&f, m, json!([l("customer.age", "lt", json!(31))])).await,
+        1
+    );
+    assert_eq!(
+        count(&f, m, json!([l("customer.age", "eq", json!(31))])).await,
+        0,
+        "丙 is 31 tomorrow"
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("customer.city", "contains", json!("3301"))])
+        )
+        .await,
         vec![w.jia]
     );
     assert_eq!(
-        ids(&f, m, json!([l("customer.consent_marketing_email", "is_true", n.clone())])).await,
+        ids(&f, m, json!([l("customer.city", "eq", json!("310100"))])).await,
         vec![w.yi]
     );
-    assert_eq!(count(&f, m, json!([l("customer.consent_marketing_sms", "is_false", n.clone())])).await, 3);
     assert_eq!(
-        count(&f, m, json!([l("customer.consultant", "in", json!([f.consultant_a.staff_id]))])).await,
+        count(&f, m, json!([l("customer.city", "ne", json!("330100"))])).await,
         3
     );
-    assert_eq!(count(&f, m, json!([l("customer.consultant", "not_set", n.clone())])).await, 1);
     assert_eq!(
-        count(&f, &f.group_staff, json!([l("customer.store", "in", json!([f.store2]))])).await,
+        count(&f, m, json!([l("customer.vip", "is_true", n.clone())])).await,
         1
     );
-    assert_eq!(count(&f, m, json!([l("customer.created", "within_last_days", json!(0))])).await, 4);
+    assert_eq!(
+        count(&f, m, json!([l("customer.vip", "is_false", n.clone())])).await,
+        3
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("customer.consent_marketing_sms", "is_true", n.clone())])
+        )
+        .await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("customer.consent_marketing_email", "is_true", n.clone())])
+        )
+        .await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("customer.consent_marketing_sms", "is_false", n.clone())])
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l(
+                "customer.consultant",
+                "in",
+                json!([f.consultant_a.staff_id])
+            )])
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("customer.consultant", "not_set", n.clone())])
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &f,
+            &f.group_staff,
+            json!([l("customer.store", "in", json!([f.store2]))])
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("customer.created", "within_last_days", json!(0))])
+        )
+        .await,
+        4
+    );
     let _ = w.wu;
 }
 both!(customer_fields_count_by_hand);
@@ -344,67 +485,241 @@ async fn records_and_scores_count_by_hand(t: &TestDb) {
     let m = &f.manager1;
     let n = Value::Null;
     // Vehicles: brand by Chinese or English name, model by name.
-    assert_eq!(count(&f, m, json!([l("vehicle.brand", "eq", json!("一汽-大众"))])).await, 2);
-    assert_eq!(count(&f, m, json!([l("vehicle.brand", "eq", json!("FAW-VW"))])).await, 2);
-    assert_eq!(count(&f, &f.group_staff, json!([l("vehicle.model", "contains", json!("200TSI"))])).await, 3);
-    assert_eq!(ids(&f, m, json!([l("vehicle.age_years", "ge", json!(5))])).await, vec![w.jia]);
-    assert_eq!(ids(&f, m, json!([l("vehicle.age_years", "lt", json!(3))])).await, vec![w.yi]);
-    assert_eq!(ids(&f, m, json!([l("vehicle.purchase_date", "before", json!("2020-01-01"))])).await, vec![w.jia]);
+    assert_eq!(
+        count(&f, m, json!([l("vehicle.brand", "eq", json!("一汽-大众"))])).await,
+        2
+    );
+    assert_eq!(
+        count(&f, m, json!([l("vehicle.brand", "eq", json!("FAW-VW"))])).await,
+        2
+    );
+    assert_eq!(
+        count(
+            &f,
+            &f.group_staff,
+            json!([l("vehicle.model", "contains", json!("200TSI"))])
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("vehicle.age_years", "ge", json!(5))])).await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("vehicle.age_years", "lt", json!(3))])).await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("vehicle.purchase_date", "before", json!("2020-01-01"))])
+        )
+        .await,
+        vec![w.jia]
+    );
     // The same car: sold here AND under 3 years holds for no car; OR holds for both owners.
-    let same = [l("vehicle.own_sold", "is_true", n.clone()), l("vehicle.age_years", "lt", json!(3))];
+    let same = [
+        l("vehicle.own_sold", "is_true", n.clone()),
+        l("vehicle.age_years", "lt", json!(3)),
+    ];
     assert_eq!(count(&f, m, json!([{"and": same.clone()}])).await, 0);
     assert_eq!(count(&f, m, json!(same.clone())).await, 0);
     assert_eq!(count(&f, m, json!([{"or": same.clone()}])).await, 2);
     // Work orders: 甲's last visit 74 days ago, 乙's 22 months ago, 丙 and 丁 never.
-    assert_eq!(ids(&f, m, json!([l("work_order.last_visit", "within_last_days", json!(90))])).await, vec![w.jia]);
-    assert_eq!(ids(&f, m, json!([l("work_order.last_visit", "more_than_days_ago", json!(365))])).await, vec![w.yi]);
-    assert_eq!(ids(&f, m, json!([l("work_order.last_visit", "not_set", n.clone())])).await, vec![w.bing, w.ding]);
-    assert_eq!(ids(&f, m, json!([l("work_order.months_since_visit", "ge", json!(12))])).await, vec![w.yi]);
-    assert_eq!(ids(&f, m, json!([l("work_order.months_since_visit", "le", json!(2))])).await, vec![w.jia]);
-    assert_eq!(count(&f, m, json!([l("work_order.months_since_visit", "eq", json!(3))])).await, 0);
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("work_order.last_visit", "within_last_days", json!(90))])
+        )
+        .await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("work_order.last_visit", "more_than_days_ago", json!(365))])
+        )
+        .await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("work_order.last_visit", "not_set", n.clone())])
+        )
+        .await,
+        vec![w.bing, w.ding]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("work_order.months_since_visit", "ge", json!(12))])
+        )
+        .await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("work_order.months_since_visit", "le", json!(2))])
+        )
+        .await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("work_order.months_since_visit", "eq", json!(3))])
+        )
+        .await,
+        0
+    );
     // Visits and spend in a window (12 months: after 2025-11-23; 24: after 2024-11-23).
-    assert_eq!(count(&f, m, json!([l("work_order.visits", "ge", json!(1))])).await, 1);
-    assert_eq!(count(&f, m, json!([l("work_order.visits", "eq", json!(0))])).await, 3, "乙 丙 丁");
+    assert_eq!(
+        count(&f, m, json!([l("work_order.visits", "ge", json!(1))])).await,
+        1
+    );
+    assert_eq!(
+        count(&f, m, json!([l("work_order.visits", "eq", json!(0))])).await,
+        3,
+        "乙 丙 丁"
+    );
     let two_in_24 = json!([{"field": "work_order.visits", "op": "ge", "value": 2, "months": 24}]);
     assert_eq!(ids(&f, m, two_in_24).await, vec![w.jia]);
     let one_in_24 = json!([{"field": "work_order.visits", "op": "ge", "value": 1, "months": 24}]);
     assert_eq!(count(&f, m, one_in_24).await, 2);
-    assert_eq!(ids(&f, m, json!([l("work_order.spend", "ge", json!(1000))])).await, vec![w.jia]);
-    assert_eq!(count(&f, m, json!([l("work_order.spend", "lt", json!(100))])).await, 3);
+    assert_eq!(
+        ids(&f, m, json!([l("work_order.spend", "ge", json!(1000))])).await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        count(&f, m, json!([l("work_order.spend", "lt", json!(100))])).await,
+        3
+    );
     // 24 months: 甲 500 + 1,200 = 1,700 (in 400..2,000); 乙 300 (not).
-    let spend = json!([{"field": "work_order.spend", "op": "between", "value": [400, 2000], "months": 24}]);
+    let spend =
+        json!([{"field": "work_order.spend", "op": "between", "value": [400, 2000], "months": 24}]);
     assert_eq!(ids(&f, m, spend).await, vec![w.jia]);
     // Policies: 甲's ends in 27 days; the same policy is not commercial.
-    assert_eq!(ids(&f, m, json!([l("policy.end_date", "within_next_days", json!(60))])).await, vec![w.jia]);
-    let same_policy = json!([l("policy.end_date", "within_next_days", json!(60)), l("policy.kind", "in", json!(["commercial"]))]);
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("policy.end_date", "within_next_days", json!(60))])
+        )
+        .await,
+        vec![w.jia]
+    );
+    let same_policy = json!([
+        l("policy.end_date", "within_next_days", json!(60)),
+        l("policy.kind", "in", json!(["commercial"]))
+    ]);
     assert_eq!(count(&f, m, same_policy).await, 0);
-    assert_eq!(count(&f, m, json!([l("policy.renewed", "is_false", n.clone())])).await, 2);
+    assert_eq!(
+        count(&f, m, json!([l("policy.renewed", "is_false", n.clone())])).await,
+        2
+    );
     // Leads: 丙 (H, 13 days without contact) and 丁 (A, contacted today).
-    assert_eq!(ids(&f, m, json!([l("lead.grade", "in", json!(["H"]))])).await, vec![w.bing]);
-    assert_eq!(ids(&f, m, json!([l("lead.days_since_contact", "ge", json!(7))])).await, vec![w.bing]);
-    assert_eq!(count(&f, m, json!([l("lead.days_since_contact", "ge", json!(14))])).await, 0);
-    assert_eq!(count(&f, m, json!([l("lead.status", "in", json!(["open"]))])).await, 2);
-    let h_quiet = json!([l("lead.grade", "in", json!(["H", "A"])), l("lead.days_since_contact", "ge", json!(7))]);
+    assert_eq!(
+        ids(&f, m, json!([l("lead.grade", "in", json!(["H"]))])).await,
+        vec![w.bing]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("lead.days_since_contact", "ge", json!(7))])).await,
+        vec![w.bing]
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("lead.days_since_contact", "ge", json!(14))])
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&f, m, json!([l("lead.status", "in", json!(["open"]))])).await,
+        2
+    );
+    let h_quiet = json!([
+        l("lead.grade", "in", json!(["H", "A"])),
+        l("lead.days_since_contact", "ge", json!(7))
+    ]);
     assert_eq!(ids(&f, m, h_quiet).await, vec![w.bing]);
     // Mining scores of the newest snapshot.
-    assert_eq!(ids(&f, m, json!([l("mining.segment", "in", json!(["at_risk"]))])).await, vec![w.yi]);
-    assert_eq!(ids(&f, m, json!([l("mining.clv", "ge", json!(10000))])).await, vec![w.yi]);
-    assert_eq!(ids(&f, m, json!([l("mining.churn_risk", "ge", json!(50))])).await, vec![w.yi]);
-    assert_eq!(ids(&f, m, json!([l("mining.churn_risk", "lt", json!(50))])).await, vec![w.jia]);
-    assert_eq!(count(&f, m, json!([l("mining.tier", "in", json!(["platinum", "gold"]))])).await, 2);
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([l("mining.segment", "in", json!(["at_risk"]))])
+        )
+        .await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("mining.clv", "ge", json!(10000))])).await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("mining.churn_risk", "ge", json!(50))])).await,
+        vec![w.yi]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("mining.churn_risk", "lt", json!(50))])).await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        count(
+            &f,
+            m,
+            json!([l("mining.tier", "in", json!(["platinum", "gold"]))])
+        )
+        .await,
+        2
+    );
     // Lapsed owners with a high CLV: 乙.
-    let lapsed = json!([l("work_order.months_since_visit", "ge", json!(12)), l("mining.clv", "ge", json!(10000))]);
+    let lapsed = json!([
+        l("work_order.months_since_visit", "ge", json!(12)),
+        l("mining.clv", "ge", json!(10000))
+    ]);
     assert_eq!(ids(&f, m, lapsed).await, vec![w.yi]);
     // or / not: VIP or an H lead = 甲, 丙; neither = 乙, 丁; no car of the brand = 丙, 丁.
     let vip_or_h = json!({"or": [l("customer.vip", "is_true", n.clone()), l("lead.grade", "in", json!(["H"]))]});
-    assert_eq!(ids(&f, m, json!([vip_or_h.clone()])).await, vec![w.jia, w.bing]);
-    assert_eq!(ids(&f, m, json!([{"not": vip_or_h}])).await, vec![w.yi, w.ding]);
     assert_eq!(
-        ids(&f, m, json!([{"not": l("vehicle.brand", "eq", json!("一汽-大众"))}])).await,
+        ids(&f, m, json!([vip_or_h.clone()])).await,
+        vec![w.jia, w.bing]
+    );
+    assert_eq!(
+        ids(&f, m, json!([{"not": vip_or_h}])).await,
+        vec![w.yi, w.ding]
+    );
+    assert_eq!(
+        ids(
+            &f,
+            m,
+            json!([{"not": l("vehicle.brand", "eq", json!("一汽-大众"))}])
+        )
+        .await,
         vec![w.bing, w.ding]
     );
     // Group scope: visits in 12 months = 甲 and 戊.
-    assert_eq!(ids(&f, &f.group_staff, json!([l("work_order.visits", "ge", json!(1))])).await, vec![w.jia, w.wu]);
+    assert_eq!(
+        ids(
+            &f,
+            &f.group_staff,
+            json!([l("work_order.visits", "ge", json!(1))])
+        )
+        .await,
+        vec![w.jia, w.wu]
+    );
 }
 both!(records_and_scores_count_by_hand);
 
@@ -436,7 +751,8 @@ async fn validation_errors_name_field_value_and_rule(t: &TestDb) {
         {"or": [l("mining.churn_risk", "ge", json!(120))]},
         l("policy.end_date", "before", json!("明年")),
     ]));
-    let Err(ServiceError::Invalid(errs)) = f.svc.evaluate_segment(&f.manager1, &d, 0, Lang::En).await
+    let Err(ServiceError::Invalid(errs)) =
+        f.svc.evaluate_segment(&f.manager1, &d, 0, Lang::En).await
     else {
         panic!("invalid");
     };
@@ -454,7 +770,13 @@ async fn validation_errors_name_field_value_and_rule(t: &TestDb) {
     );
     let Err(ServiceError::Invalid(errs)) = f
         .svc
-        .create_segment(&f.manager1, &SegmentInput { name: " ".into(), definition: Definition::default() })
+        .create_segment(
+            &f.manager1,
+            &SegmentInput {
+                name: " ".into(),
+                definition: Definition::default(),
+            },
+        )
         .await
     else {
         panic!("invalid");
@@ -470,7 +792,13 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
     let lapsed = def(json!([l("work_order.months_since_visit", "ge", json!(12))]));
     let s = f
         .svc
-        .create_segment(m, &SegmentInput { name: "流失客户".into(), definition: lapsed.clone() })
+        .create_segment(
+            m,
+            &SegmentInput {
+                name: "流失客户".into(),
+                definition: lapsed.clone(),
+            },
+        )
         .await
         .expect("create");
     assert_eq!(s.mode, "dynamic");
@@ -478,32 +806,73 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
     assert_eq!((frozen.mode.as_str(), frozen.member_count), ("frozen", 1));
     // 乙 comes back today: the dynamic definition no longer holds him, the frozen list does.
     visit(&f, &f.advisor1, w.v2, "W9", "2026-11-23", 100).await;
-    assert_eq!(f.svc.evaluate_segment(m, &lapsed, 0, Lang::Zh).await.unwrap().count, 0);
-    let page = f.svc.segment_members(m, s.id, 0, 10, Lang::Zh).await.expect("members");
-    assert_eq!(page.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![w.yi]);
+    assert_eq!(
+        f.svc
+            .evaluate_segment(m, &lapsed, 0, Lang::Zh)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    let page = f
+        .svc
+        .segment_members(m, s.id, 0, 10, Lang::Zh)
+        .await
+        .expect("members");
+    assert_eq!(
+        page.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![w.yi]
+    );
     assert_eq!(page.next_after, None);
     assert_eq!(f.svc.segment_member_ids(m, s.id).await.unwrap(), vec![w.yi]);
     // A frozen definition is not edited; unfreezing makes it dynamic (and empty now).
     let e = f
         .svc
-        .update_segment(m, s.id, &SegmentInput { name: "x".into(), definition: def(json!([])) })
+        .update_segment(
+            m,
+            s.id,
+            &SegmentInput {
+                name: "x".into(),
+                definition: def(json!([])),
+            },
+        )
         .await
         .unwrap_err();
-    assert!(matches!(e, ServiceError::Conflict { field: "mode", .. }), "{e:?}");
+    assert!(
+        matches!(e, ServiceError::Conflict { field: "mode", .. }),
+        "{e:?}"
+    );
     let back = f.svc.unfreeze_segment(m, s.id).await.expect("unfreeze");
     assert_eq!((back.mode.as_str(), back.member_count), ("dynamic", 0));
     assert!(f.svc.segment_member_ids(m, s.id).await.unwrap().is_empty());
     // Another store's manager-level reader cannot see it; the group can; paging works.
     let all = f
         .svc
-        .create_segment(m, &SegmentInput { name: "全部".into(), definition: def(json!([])) })
+        .create_segment(
+            m,
+            &SegmentInput {
+                name: "全部".into(),
+                definition: def(json!([])),
+            },
+        )
         .await
         .unwrap();
-    let p1 = f.svc.segment_members(m, all.id, 0, 3, Lang::Zh).await.unwrap();
+    let p1 = f
+        .svc
+        .segment_members(m, all.id, 0, 3, Lang::Zh)
+        .await
+        .unwrap();
     assert_eq!(p1.items.len(), 3);
     assert_eq!(p1.next_after, Some(w.bing));
-    let p2 = f.svc.segment_members(m, all.id, w.bing, 3, Lang::Zh).await.unwrap();
-    assert_eq!(p2.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![w.ding]);
+    let p2 = f
+        .svc
+        .segment_members(m, all.id, w.bing, 3, Lang::Zh)
+        .await
+        .unwrap();
+    assert_eq!(
+        p2.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![w.ding]
+    );
     let list = f.svc.segments(&f.group_staff, 1, 20).await.unwrap();
     assert_eq!(list.items.len(), 2);
     f.svc.delete_segment(m, all.id).await.expect("delete");
@@ -538,7 +907,9 @@ fn enc(s: &str) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => o.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                o.push(b as char)
+            }
             _ => o.push_str(&format!("%{b:02X}")),
         }
     }
@@ -569,14 +940,29 @@ struct Browser {
 }
 
 impl Browser {
-    async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> (reqwest::StatusCode, String, String) {
-        let mut req = self.http.request(method.parse().expect("method"), format!("{}{}", self.base, path));
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> (reqwest::StatusCode, String, String) {
+        let mut req = self.http.request(
+            method.parse().expect("method"),
+            format!("{}{}", self.base, path),
+        );
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             req = req.header("cookie", c.join("; "));
         }
         if let Some(form) = form {
-            let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+            let body: Vec<String> = form
+                .iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .collect();
             req = req
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(body.join("&"));
@@ -616,7 +1002,12 @@ impl Browser {
             .send(
                 "POST",
                 "/login",
-                Some(&[("login", login), ("password", "password123"), ("_csrf", &csrf), ("next", "/")]),
+                Some(&[
+                    ("login", login),
+                    ("password", "password123"),
+                    ("_csrf", &csrf),
+                    ("next", "/"),
+                ]),
             )
             .await;
         assert_eq!(s, reqwest::StatusCode::SEE_OTHER, "{login} signs in");
@@ -630,11 +1021,22 @@ async fn the_segment_api_evaluates_saves_freezes_and_pages() {
     let f = &app.f;
     let w = world(&app.t, f).await;
     let http = reqwest::Client::new();
-    let manager = f.svc.issue_api_token(f.manager1.staff_id, "t").await.expect("token");
-    let consultant = f.svc.issue_api_token(f.consultant_a.staff_id, "t").await.expect("token");
+    let manager = f
+        .svc
+        .issue_api_token(f.manager1.staff_id, "t")
+        .await
+        .expect("token");
+    let consultant = f
+        .svc
+        .issue_api_token(f.consultant_a.staff_id, "t")
+        .await
+        .expect("token");
     let call = async |method: &str, path: &str, tok: &str, body: Option<Value>| {
         let mut r = http
-            .request(method.parse().expect("method"), format!("{}{path}", app.base))
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", app.base),
+            )
             .bearer_auth(tok)
             .header("Accept-Language", "en");
         if let Some(b) = body {
@@ -648,7 +1050,13 @@ async fn the_segment_api_evaluates_saves_freezes_and_pages() {
         {"field": "work_order.months_since_visit", "op": "ge", "value": 12},
         {"field": "mining.clv", "op": "ge", "value": 10000}
     ]});
-    let (s, d) = call("POST", "/api/v1/segments/evaluate", &manager, Some(json!({"definition": lapsed_high}))).await;
+    let (s, d) = call(
+        "POST",
+        "/api/v1/segments/evaluate",
+        &manager,
+        Some(json!({"definition": lapsed_high})),
+    )
+    .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["count"], 1);
     assert_eq!(d["sample"][0]["id"], w.yi);
@@ -661,13 +1069,31 @@ async fn the_segment_api_evaluates_saves_freezes_and_pages() {
     )
     .await;
     assert_eq!(s, 422, "{d}");
-    assert_eq!((d["code"].as_str(), d["field"].as_str()), (Some("one_of"), Some("conditions[0].value")));
-    assert!(d["message"].as_str().unwrap_or("").contains("must be one of"), "{d}");
-    let (s, _) = call("POST", "/api/v1/segments/evaluate", &consultant, Some(json!({"definition": {}}))).await;
+    assert_eq!(
+        (d["code"].as_str(), d["field"].as_str()),
+        (Some("one_of"), Some("conditions[0].value"))
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("must be one of"),
+        "{d}"
+    );
+    let (s, _) = call(
+        "POST",
+        "/api/v1/segments/evaluate",
+        &consultant,
+        Some(json!({"definition": {}})),
+    )
+    .await;
     assert_eq!(s, 403);
     let (s, d) = call("GET", "/api/v1/segments/fields", &manager, None).await;
     assert_eq!(s, 200);
-    assert!(d.as_array().is_some_and(|a| a.iter().any(|f| f["code"] == "policy.end_date")));
+    assert!(
+        d.as_array()
+            .is_some_and(|a| a.iter().any(|f| f["code"] == "policy.end_date"))
+    );
     let (s, d) = call(
         "POST",
         "/api/v1/segments",
@@ -677,9 +1103,24 @@ async fn the_segment_api_evaluates_saves_freezes_and_pages() {
     .await;
     assert_eq!(s, 201, "{d}");
     let id = d["id"].as_i64().expect("id");
-    let (s, d) = call("POST", &format!("/api/v1/segments/{id}/freeze"), &manager, None).await;
-    assert_eq!((s, d["mode"].as_str(), d["member_count"].as_i64()), (200, Some("frozen"), Some(1)));
-    let (s, d) = call("GET", &format!("/api/v1/segments/{id}/members?limit=1"), &manager, None).await;
+    let (s, d) = call(
+        "POST",
+        &format!("/api/v1/segments/{id}/freeze"),
+        &manager,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, d["mode"].as_str(), d["member_count"].as_i64()),
+        (200, Some("frozen"), Some(1))
+    );
+    let (s, d) = call(
+        "GET",
+        &format!("/api/v1/segments/{id}/members?limit=1"),
+        &manager,
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["items"][0]["id"], w.yi);
     assert_eq!(d["next_after"], Value::Null);
@@ -706,7 +1147,17 @@ async fn the_builder_works_without_javascript() {
         .send(
             "POST",
             "/marketing/segments/new",
-            Some(&[("_csrf", &csrf), ("name", ""), ("definition", ""), ("field", "customer.vip"), ("op", "is_true"), ("value", ""), ("months", ""), ("target", ""), ("action", "add")]),
+            Some(&[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("definition", ""),
+                ("field", "customer.vip"),
+                ("op", "is_true"),
+                ("value", ""),
+                ("months", ""),
+                ("target", ""),
+                ("action", "add"),
+            ]),
         )
         .await;
     assert_eq!(s, 200, "{page}");
@@ -724,17 +1175,41 @@ async fn the_builder_works_without_javascript() {
         .send(
             "POST",
             "/marketing/segments/new",
-            Some(&[("_csrf", &csrf), ("name", ""), ("definition", &def), ("field", "lead.grade"), ("op", "in"), ("value", "H"), ("months", ""), ("target", "new:or"), ("action", "add")]),
+            Some(&[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("definition", &def),
+                ("field", "lead.grade"),
+                ("op", "in"),
+                ("value", "H"),
+                ("months", ""),
+                ("target", "new:or"),
+                ("action", "add"),
+            ]),
         )
         .await;
     assert_eq!(s, 200, "{page}");
-    assert_eq!(by_id(&page, "segment-count"), "0", "VIP and an H lead: nobody");
+    assert_eq!(
+        by_id(&page, "segment-count"),
+        "0",
+        "VIP and an H lead: nobody"
+    );
     // A bad value is explained with its field.
     let (s, _, page) = b
         .send(
             "POST",
             "/marketing/segments/new",
-            Some(&[("_csrf", &csrf), ("name", ""), ("definition", &def), ("field", "customer.age"), ("op", "ge"), ("value", "很老"), ("months", ""), ("target", ""), ("action", "add")]),
+            Some(&[
+                ("_csrf", &csrf),
+                ("name", ""),
+                ("definition", &def),
+                ("field", "customer.age"),
+                ("op", "ge"),
+                ("value", "很老"),
+                ("months", ""),
+                ("target", ""),
+                ("action", "add"),
+            ]),
         )
         .await;
     assert_eq!(s, 422);
@@ -744,7 +1219,12 @@ async fn the_builder_works_without_javascript() {
         .send(
             "POST",
             "/marketing/segments/new",
-            Some(&[("_csrf", &csrf), ("name", "VIP客户"), ("definition", &def), ("action", "save")]),
+            Some(&[
+                ("_csrf", &csrf),
+                ("name", "VIP客户"),
+                ("definition", &def),
+                ("action", "save"),
+            ]),
         )
         .await;
     assert_eq!(s, 303, "saved");
@@ -753,7 +1233,9 @@ async fn the_builder_works_without_javascript() {
     assert_eq!(s, 200);
     assert!(page.contains("VIP客户"));
     assert_eq!(by_id(&page, "segment-count"), "1");
-    let (s, _, _) = b.send("POST", &format!("{loc}/freeze"), Some(&[("_csrf", &csrf)])).await;
+    let (s, _, _) = b
+        .send("POST", &format!("{loc}/freeze"), Some(&[("_csrf", &csrf)]))
+        .await;
     assert_eq!(s, 303);
     let (_, _, page) = b.send("GET", &loc, None).await;
     assert!(page.contains("id=\"unfreeze\""), "frozen now");
@@ -764,7 +1246,12 @@ async fn the_builder_works_without_javascript() {
         .send(
             "POST",
             &loc,
-            Some(&[("_csrf", &csrf), ("name", "VIP客户"), ("definition", &def), ("action", "remove:0")]),
+            Some(&[
+                ("_csrf", &csrf),
+                ("name", "VIP客户"),
+                ("definition", &def),
+                ("action", "remove:0"),
+            ]),
         )
         .await;
     assert_eq!(s, 200);
@@ -775,7 +1262,13 @@ async fn the_builder_works_without_javascript() {
 
 async fn all_of_s01(f: &Fixture) -> i64 {
     f.svc
-        .create_segment(&f.manager1, &SegmentInput { name: "S01 全部".into(), definition: def(json!([])) })
+        .create_segment(
+            &f.manager1,
+            &SegmentInput {
+                name: "S01 全部".into(),
+                definition: def(json!([])),
+            },
+        )
         .await
         .expect("segment")
         .id
@@ -802,11 +1295,29 @@ async fn campaigns_hold_out_a_reproducible_control_group_and_prepare_once(t: &Te
     let m = &f.manager1;
     let seg = all_of_s01(&f).await;
     // 4 recipients × 25% = 1 held out; the same seed holds out the same customer.
-    let a = f.svc.create_campaign(m, &campaign_input("sms", seg, 25.0, 7)).await.expect("campaign");
-    let b = f.svc.create_campaign(m, &campaign_input("sms", seg, 25.0, 7)).await.expect("campaign");
-    let ra = f.svc.prepare_campaign(m, a.campaign.id).await.expect("prepare");
-    assert_eq!((ra.recipients, ra.held_out, ra.tasks, ra.already_prepared), (4, 1, 0, false));
-    f.svc.prepare_campaign(m, b.campaign.id).await.expect("prepare");
+    let a = f
+        .svc
+        .create_campaign(m, &campaign_input("sms", seg, 25.0, 7))
+        .await
+        .expect("campaign");
+    let b = f
+        .svc
+        .create_campaign(m, &campaign_input("sms", seg, 25.0, 7))
+        .await
+        .expect("campaign");
+    let ra = f
+        .svc
+        .prepare_campaign(m, a.campaign.id)
+        .await
+        .expect("prepare");
+    assert_eq!(
+        (ra.recipients, ra.held_out, ra.tasks, ra.already_prepared),
+        (4, 1, 0, false)
+    );
+    f.svc
+        .prepare_campaign(m, b.campaign.id)
+        .await
+        .expect("prepare");
     let held = async |id| -> Vec<i64> {
         f.svc
             .campaign_recipients(m, id, 0, 100, Lang::Zh)
@@ -822,21 +1333,56 @@ async fn campaigns_hold_out_a_reproducible_control_group_and_prepare_once(t: &Te
     assert_eq!(ha.len(), 1);
     assert_eq!(ha, hb, "same seed, same control group");
     // Preparing again stores nothing twice.
-    let again = f.svc.prepare_campaign(m, a.campaign.id).await.expect("again");
-    assert_eq!((again.recipients, again.held_out, again.already_prepared), (4, 1, true));
-    let v = f.svc.campaign(m, a.campaign.id, Lang::Zh).await.expect("view");
+    let again = f
+        .svc
+        .prepare_campaign(m, a.campaign.id)
+        .await
+        .expect("again");
+    assert_eq!(
+        (again.recipients, again.held_out, again.already_prepared),
+        (4, 1, true)
+    );
+    let v = f
+        .svc
+        .campaign(m, a.campaign.id, Lang::Zh)
+        .await
+        .expect("view");
     assert_eq!(v.by_status.iter().map(|s| s.recipients).sum::<i64>(), 4);
     // 3 contacted × 0.50 yuan = 1.50 yuan.
     assert_eq!(v.planned_cost_fen, 150);
     // Messages are rendered per recipient and kept for the outbox; nothing is sent.
-    let rows = f.svc.campaign_recipients(m, a.campaign.id, 0, 100, Lang::Zh).await.unwrap().items;
-    let jia = rows.iter().find(|r| r.row.customer_id == w.jia).expect("甲");
-    assert_eq!(jia.row.rendered, "甲客户您好，浙A12341速腾 200TSI保险2026-12-20到期【杭州一汽-大众4S店】回T退订");
+    let rows = f
+        .svc
+        .campaign_recipients(m, a.campaign.id, 0, 100, Lang::Zh)
+        .await
+        .unwrap()
+        .items;
+    let jia = rows
+        .iter()
+        .find(|r| r.row.customer_id == w.jia)
+        .expect("甲");
+    assert_eq!(
+        jia.row.rendered,
+        "甲客户您好，浙A12341速腾 200TSI保险2026-12-20到期【杭州一汽-大众4S店】回T退订"
+    );
     assert_eq!(jia.row.mobile.as_deref(), Some("138****0001"));
-    let bing = rows.iter().find(|r| r.row.customer_id == w.bing).expect("丙");
-    assert_eq!(bing.row.rendered, "丙客户您好，保险到期【杭州一汽-大众4S店】回T退订");
+    let bing = rows
+        .iter()
+        .find(|r| r.row.customer_id == w.bing)
+        .expect("丙");
+    assert_eq!(
+        bing.row.rendered,
+        "丙客户您好，保险到期【杭州一汽-大众4S店】回T退订"
+    );
     for r in &rows {
-        assert_eq!(r.row.status, if r.row.control { "held_out" } else { "prepared" });
+        assert_eq!(
+            r.row.status,
+            if r.row.control {
+                "held_out"
+            } else {
+                "prepared"
+            }
+        );
     }
 }
 both!(campaigns_hold_out_a_reproducible_control_group_and_prepare_once);
@@ -846,41 +1392,117 @@ async fn previews_phone_tasks_and_invitations(t: &TestDb) {
     let w = world(t, &f).await;
     let m = &f.manager1;
     let seg = all_of_s01(&f).await;
-    let sms = f.svc.create_campaign(m, &campaign_input("sms", seg, 0.0, 1)).await.expect("sms");
-    let p = f.svc.preview_campaign(m, sms.campaign.id, 2).await.expect("preview");
+    let sms = f
+        .svc
+        .create_campaign(m, &campaign_input("sms", seg, 0.0, 1))
+        .await
+        .expect("sms");
+    let p = f
+        .svc
+        .preview_campaign(m, sms.campaign.id, 2)
+        .await
+        .expect("preview");
     assert_eq!(p.len(), 2);
     assert_eq!(p[1].customer_id, w.yi);
-    assert_eq!(p[1].text, "乙公司您好，浙A12342速腾 200TSI保险2027-03-01到期【杭州一汽-大众4S店】回T退订");
+    assert_eq!(
+        p[1].text,
+        "乙公司您好，浙A12342速腾 200TSI保险2027-03-01到期【杭州一汽-大众4S店】回T退订"
+    );
     // Phone: 甲 (SMS consent) and 乙 (email consent) have marketing consent; 丙, 丁 none.
-    let phone = f.svc.create_campaign(m, &campaign_input("phone", seg, 0.0, 1)).await.expect("phone");
-    let r = f.svc.prepare_campaign(m, phone.campaign.id).await.expect("prepare");
+    let phone = f
+        .svc
+        .create_campaign(m, &campaign_input("phone", seg, 0.0, 1))
+        .await
+        .expect("phone");
+    let r = f
+        .svc
+        .prepare_campaign(m, phone.campaign.id)
+        .await
+        .expect("prepare");
     assert_eq!((r.recipients, r.tasks, r.no_consent), (4, 2, 2));
-    f.svc.prepare_campaign(m, phone.campaign.id).await.expect("again");
-    let rows = f.svc.campaign_recipients(m, phone.campaign.id, 0, 100, Lang::Zh).await.unwrap().items;
+    f.svc
+        .prepare_campaign(m, phone.campaign.id)
+        .await
+        .expect("again");
+    let rows = f
+        .svc
+        .campaign_recipients(m, phone.campaign.id, 0, 100, Lang::Zh)
+        .await
+        .unwrap()
+        .items;
     let tasks: Vec<Option<i64>> = rows.iter().map(|r| r.row.task_id).collect();
-    assert_eq!(tasks.iter().filter(|x| x.is_some()).count(), 2, "one task each, not two");
+    assert_eq!(
+        tasks.iter().filter(|x| x.is_some()).count(),
+        2,
+        "one task each, not two"
+    );
     // 甲's call is on his consultant's list, due on the scheduled day.
     let a_tasks = f.svc.today(&f.consultant_a).await.expect("today");
-    assert!(a_tasks.iter().all(|t| t.kind != "campaign"), "due on 2026-11-30, not today");
+    assert!(
+        a_tasks.iter().all(|t| t.kind != "campaign"),
+        "due on 2026-11-30, not today"
+    );
     // An event: invite → accept → attend; a recipient without consent is not invited.
     let mut ev = campaign_input("event", seg, 0.0, 1);
     ev.sms_template = None;
     let ev = f.svc.create_campaign(m, &ev).await.expect("event");
-    f.svc.prepare_campaign(m, ev.campaign.id).await.expect("prepare");
+    f.svc
+        .prepare_campaign(m, ev.campaign.id)
+        .await
+        .expect("prepare");
     let id = ev.campaign.id;
-    assert_eq!(f.svc.record_invitation(m, id, w.jia, "invite").await.unwrap(), "invited");
-    assert_eq!(f.svc.record_invitation(m, id, w.jia, "accept").await.unwrap(), "accepted");
-    assert_eq!(f.svc.record_invitation(m, id, w.jia, "attend").await.unwrap(), "attended");
-    let Err(ServiceError::Invalid(e)) = f.svc.record_invitation(m, id, w.bing, "invite").await else {
+    // The segment is in use: it cannot be deleted under the campaigns.
+    assert!(matches!(
+        f.svc.delete_segment(m, seg).await,
+        Err(ServiceError::Conflict {
+            field: "campaign",
+            ..
+        })
+    ));
+    assert_eq!(
+        f.svc
+            .record_invitation(m, id, w.jia, "invite")
+            .await
+            .unwrap(),
+        "invited"
+    );
+    assert_eq!(
+        f.svc
+            .record_invitation(m, id, w.jia, "accept")
+            .await
+            .unwrap(),
+        "accepted"
+    );
+    assert_eq!(
+        f.svc
+            .record_invitation(m, id, w.jia, "attend")
+            .await
+            .unwrap(),
+        "attended"
+    );
+    let Err(ServiceError::Invalid(e)) = f.svc.record_invitation(m, id, w.bing, "invite").await
+    else {
         panic!("丙 has no consent");
     };
-    assert_eq!((e[0].field.as_str(), e[0].value.as_str()), ("step", "invite"));
-    let Err(ServiceError::Invalid(e)) = f.svc.record_invitation(m, sms.campaign.id, w.jia, "invite").await else {
+    assert_eq!(
+        (e[0].field.as_str(), e[0].value.as_str()),
+        ("step", "invite")
+    );
+    let Err(ServiceError::Invalid(e)) = f
+        .svc
+        .record_invitation(m, sms.campaign.id, w.jia, "invite")
+        .await
+    else {
         panic!("an SMS campaign has no invitations");
     };
     assert_eq!(e[0].field, "kind");
     // Store 2's customer is out of the manager's scope.
-    assert!(f.svc.record_invitation(m, id, w.wu, "invite").await.is_err());
+    assert!(
+        f.svc
+            .record_invitation(m, id, w.wu, "invite")
+            .await
+            .is_err()
+    );
 }
 both!(previews_phone_tasks_and_invitations);
 
@@ -893,7 +1515,10 @@ async fn campaign_input_is_checked_field_by_field(t: &TestDb) {
     let Err(ServiceError::Invalid(e)) = f.svc.create_campaign(&f.manager1, &bad).await else {
         panic!("invalid");
     };
-    let got: Vec<(&str, &str, &str)> = e.iter().map(|e| (e.field.as_str(), e.value.as_str(), e.code())).collect();
+    let got: Vec<(&str, &str, &str)> = e
+        .iter()
+        .map(|e| (e.field.as_str(), e.value.as_str(), e.code()))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -910,7 +1535,9 @@ async fn campaign_input_is_checked_field_by_field(t: &TestDb) {
     };
     assert_eq!(e[0].field, "email_body");
     assert!(matches!(
-        f.svc.create_campaign(&f.consultant_a, &campaign_input("sms", seg, 0.0, 1)).await,
+        f.svc
+            .create_campaign(&f.consultant_a, &campaign_input("sms", seg, 0.0, 1))
+            .await,
         Err(ServiceError::Forbidden(_))
     ));
 }
@@ -951,19 +1578,32 @@ async fn campaign_pages_create_preview_prepare_and_track_rsvps() {
     let (s, loc, _) = b.send("POST", "/marketing/campaigns", Some(&good)).await;
     assert_eq!(s, 303);
     let (_, _, page) = b.send("GET", &loc, None).await;
-    assert!(page.contains("甲客户您好，邀您杭州一汽-大众4S店试驾新车"), "preview: {page}");
-    let (s, _, page) = b.send("POST", &format!("{loc}/prepare"), Some(&[("_csrf", &csrf)])).await;
+    assert!(
+        page.contains("甲客户您好，邀您杭州一汽-大众4S店试驾新车"),
+        "preview: {page}"
+    );
+    let (s, _, page) = b
+        .send("POST", &format!("{loc}/prepare"), Some(&[("_csrf", &csrf)]))
+        .await;
     assert_eq!(s, 200);
     assert!(page.contains("id=\"prepare-report\""));
     let jia = w.jia.to_string();
     let (s, _, _) = b
-        .send("POST", &format!("{loc}/invitation"), Some(&[("_csrf", &csrf), ("customer", &jia), ("step", "invite")]))
+        .send(
+            "POST",
+            &format!("{loc}/invitation"),
+            Some(&[("_csrf", &csrf), ("customer", &jia), ("step", "invite")]),
+        )
         .await;
     assert_eq!(s, 303);
     // Attending straight from "prepared" is not a step that follows.
     let bing = w.bing.to_string();
     let (s, _, page) = b
-        .send("POST", &format!("{loc}/invitation"), Some(&[("_csrf", &csrf), ("customer", &bing), ("step", "attend")]))
+        .send(
+            "POST",
+            &format!("{loc}/invitation"),
+            Some(&[("_csrf", &csrf), ("customer", &bing), ("step", "attend")]),
+        )
         .await;
     assert_eq!(s, 422);
     assert!(page.contains("step"), "{page}");

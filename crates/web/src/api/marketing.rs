@@ -282,7 +282,9 @@ pub(crate) fn export_response(format: ExportFormat, stem: &str, body: Vec<u8>) -
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "marketing",
     responses((status = 200, body = Vec<CampaignRow>), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn campaigns(State(s): State<AppState>, a: ApiActor) -> ApiResult<Json<Vec<CampaignRow>>> {
-    Ok(Json(s.services.campaigns(&a.actor).await.map_err(|e| a.err(e))?))
+    Ok(Json(
+        s.services.campaigns(&a.actor).await.map_err(|e| a.err(e))?,
+    ))
 }
 
 /// Creates a draft campaign on a saved segment: kind (sms, email, phone, test_drive,
@@ -375,7 +377,13 @@ async fn campaign_recipients(
 ) -> ApiResult<Json<RecipientsPage>> {
     Ok(Json(
         s.services
-            .campaign_recipients(&a.actor, id, q.after.unwrap_or(0), q.limit.unwrap_or(100), a.lang)
+            .campaign_recipients(
+                &a.actor,
+                id,
+                q.after.unwrap_or(0),
+                q.limit.unwrap_or(100),
+                a.lang,
+            )
             .await
             .map_err(|e| a.err(e))?,
     ))

@@ -103,7 +103,10 @@ fn describe(c: &Condition, lang: Lang) -> (String, bool) {
                     }
                 })
                 .unwrap_or_default();
-            (format!("{field}{months} {op} {value}").trim().to_string(), false)
+            (
+                format!("{field}{months} {op} {value}").trim().to_string(),
+                false,
+            )
         }
     }
 }
@@ -273,7 +276,11 @@ async fn act(s: &AppState, web: &Web, id: Option<i64>, f: BuilderForm) -> PageRe
     let actor = &web.user.actor;
     let (mode, member_count) = match id {
         Some(id) => {
-            let v = s.services.segment(actor, id).await.map_err(|e| web.err(e))?;
+            let v = s
+                .services
+                .segment(actor, id)
+                .await
+                .map_err(|e| web.err(e))?;
             (v.mode, v.member_count)
         }
         None => {
@@ -292,15 +299,14 @@ async fn act(s: &AppState, web: &Web, id: Option<i64>, f: BuilderForm) -> PageRe
         errors: Vec::new(),
         eval: None,
     };
-    match nonempty(&f.definition) {
-        Some(text) => match parse_definition(&text) {
+    if let Some(text) = nonempty(&f.definition) {
+        match parse_definition(&text) {
             Ok(d) => b.def = d,
             Err(e) => {
                 b.errors = messages(&e, lang);
                 return show(s, web, b, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
-        },
-        None => {}
+        }
     }
     let action = nonempty(&f.action).unwrap_or_else(|| "preview".into());
     if action == "add" {
@@ -360,7 +366,11 @@ async fn act(s: &AppState, web: &Web, id: Option<i64>, f: BuilderForm) -> PageRe
     show(s, web, b, status).await
 }
 
-pub async fn new_segment_action(State(s): State<AppState>, web: Web, F(f): F<BuilderForm>) -> PageResult {
+pub async fn new_segment_action(
+    State(s): State<AppState>,
+    web: Web,
+    F(f): F<BuilderForm>,
+) -> PageResult {
     act(&s, &web, None, f).await
 }
 
@@ -381,7 +391,12 @@ pub struct CsrfForm {
 }
 
 /// Freezes the current members as the segment's list.
-pub async fn freeze(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<CsrfForm>) -> PageResult {
+pub async fn freeze(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+    F(f): F<CsrfForm>,
+) -> PageResult {
     web.check_csrf(&f.csrf)?;
     s.services
         .freeze_segment(&web.user.actor, id)
@@ -391,7 +406,12 @@ pub async fn freeze(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f
 }
 
 /// Makes a frozen segment dynamic again.
-pub async fn unfreeze(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<CsrfForm>) -> PageResult {
+pub async fn unfreeze(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+    F(f): F<CsrfForm>,
+) -> PageResult {
     web.check_csrf(&f.csrf)?;
     s.services
         .unfreeze_segment(&web.user.actor, id)
@@ -401,7 +421,12 @@ pub async fn unfreeze(State(s): State<AppState>, web: Web, PathId(id): PathId, F
 }
 
 /// Deletes a segment.
-pub async fn delete(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<CsrfForm>) -> PageResult {
+pub async fn delete(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+    F(f): F<CsrfForm>,
+) -> PageResult {
     web.check_csrf(&f.csrf)?;
     s.services
         .delete_segment(&web.user.actor, id)
@@ -481,10 +506,21 @@ impl CampaignsPage {
     }
 }
 
-async fn campaigns_page(s: &AppState, web: &Web, form: CampaignForm, errors: Vec<String>, status: StatusCode) -> PageResult {
+async fn campaigns_page(
+    s: &AppState,
+    web: &Web,
+    form: CampaignForm,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
     let actor = &web.user.actor;
     let items = s.services.campaigns(actor).await.map_err(|e| web.err(e))?;
-    let segments = s.services.segments(actor, 1, 200).await.map_err(|e| web.err(e))?.items;
+    let segments = s
+        .services
+        .segments(actor, 1, 200)
+        .await
+        .map_err(|e| web.err(e))?
+        .items;
     let lang = web.lang();
     Ok(render(
         status,
@@ -492,7 +528,10 @@ async fn campaigns_page(s: &AppState, web: &Web, form: CampaignForm, errors: Vec
             c: web.ctx("nav.mining"),
             items,
             segments,
-            kinds: CampaignKind::ALL.iter().map(|k| (k.code(), k.label(lang))).collect(),
+            kinds: CampaignKind::ALL
+                .iter()
+                .map(|k| (k.code(), k.label(lang)))
+                .collect(),
             errors,
             form,
         },
@@ -502,7 +541,14 @@ async fn campaigns_page(s: &AppState, web: &Web, form: CampaignForm, errors: Vec
 
 /// Campaigns and the form that creates one.
 pub async fn campaigns(State(s): State<AppState>, web: Web) -> PageResult {
-    campaigns_page(&s, &web, CampaignForm::default(), Vec::new(), StatusCode::OK).await
+    campaigns_page(
+        &s,
+        &web,
+        CampaignForm::default(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn yuan(field: &str, s: &Option<String>, errors: &mut Vec<String>, lang: Lang) -> Option<f64> {
@@ -520,7 +566,11 @@ fn yuan(field: &str, s: &Option<String>, errors: &mut Vec<String>, lang: Lang) -
     }
 }
 
-pub async fn create_campaign(State(s): State<AppState>, web: Web, F(f): F<CampaignForm>) -> PageResult {
+pub async fn create_campaign(
+    State(s): State<AppState>,
+    web: Web,
+    F(f): F<CampaignForm>,
+) -> PageResult {
     web.check_csrf(&f.csrf)?;
     let lang = web.lang();
     let mut errors = Vec::new();
@@ -540,7 +590,10 @@ pub async fn create_campaign(State(s): State<AppState>, web: Web, F(f): F<Campai
     if errors.is_empty() {
         match s.services.create_campaign(&web.user.actor, &input).await {
             Ok(v) => {
-                return Ok(Redirect::to(&format!("/marketing/campaigns/{}", v.campaign.id)).into_response());
+                return Ok(
+                    Redirect::to(&format!("/marketing/campaigns/{}", v.campaign.id))
+                        .into_response(),
+                );
             }
             Err(e @ ServiceError::Invalid(_)) => errors = messages(&e, lang),
             Err(e) => return Err(web.err(e)),
@@ -578,9 +631,16 @@ async fn campaign_page(
 ) -> PageResult {
     let actor = &web.user.actor;
     let lang = web.lang();
-    let v = s.services.campaign(actor, id, lang).await.map_err(|e| web.err(e))?;
+    let v = s
+        .services
+        .campaign(actor, id, lang)
+        .await
+        .map_err(|e| web.err(e))?;
     let preview = if v.campaign.status == "draft" {
-        s.services.preview_campaign(actor, id, 10).await.unwrap_or_default()
+        s.services
+            .preview_campaign(actor, id, 10)
+            .await
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -590,8 +650,13 @@ async fn campaign_page(
         .await
         .map_err(|e| web.err(e))?
         .items;
-    let invitations = CampaignKind::parse("kind", &v.campaign.kind).is_ok_and(|k| k.has_invitations());
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let invitations =
+        CampaignKind::parse("kind", &v.campaign.kind).is_ok_and(|k| k.has_invitations());
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok(render(
         status,
         &CampaignPage {
@@ -612,7 +677,12 @@ pub async fn campaign(State(s): State<AppState>, web: Web, PathId(id): PathId) -
     campaign_page(&s, &web, id, None, Vec::new()).await
 }
 
-pub async fn prepare_campaign(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<CsrfForm>) -> PageResult {
+pub async fn prepare_campaign(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+    F(f): F<CsrfForm>,
+) -> PageResult {
     web.check_csrf(&f.csrf)?;
     let r = s
         .services
@@ -632,12 +702,22 @@ pub struct StepForm {
 }
 
 /// Records an invitation step for a recipient (test-drive and event campaigns).
-pub async fn invitation(State(s): State<AppState>, web: Web, PathId(id): PathId, F(f): F<StepForm>) -> PageResult {
+pub async fn invitation(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+    F(f): F<StepForm>,
+) -> PageResult {
     web.check_csrf(&f.csrf)?;
     let customer = super::parse_id(&f.customer).unwrap_or(0);
     match s
         .services
-        .record_invitation(&web.user.actor, id, customer, f.step.as_deref().unwrap_or(""))
+        .record_invitation(
+            &web.user.actor,
+            id,
+            customer,
+            f.step.as_deref().unwrap_or(""),
+        )
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/marketing/campaigns/{id}")).into_response()),

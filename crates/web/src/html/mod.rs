@@ -195,7 +195,10 @@ pub fn router() -> Router<AppState> {
             get(marketing::segment).post(marketing::segment_action),
         )
         .route("/marketing/segments/{id}/freeze", post(marketing::freeze))
-        .route("/marketing/segments/{id}/unfreeze", post(marketing::unfreeze))
+        .route(
+            "/marketing/segments/{id}/unfreeze",
+            post(marketing::unfreeze),
+        )
         .route("/marketing/segments/{id}/delete", post(marketing::delete))
         .route(
             "/marketing/campaigns",
