@@ -224,7 +224,7 @@ pub(crate) async fn world(t: &TestDb, f: &Fixture) -> World {
     let earlier = Services::new(
         t.db.clone(),
         Arc::new(FixedClock::on(
-            NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 10).expect("ok"),
         )),
     );
     earlier
@@ -739,7 +739,7 @@ async fn samples_are_masked_and_roles_checked(t: &TestDb) {
         .svc
         .evaluate_segment(&f.consultant_a, &def(json!([])), 2, Lang::En)
         .await
-        .unwrap_err();
+        .expect_err("an error");
     assert!(matches!(err, ServiceError::Forbidden(_)), "{err:?}");
 }
 both!(samples_are_masked_and_roles_checked);
@@ -810,7 +810,7 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
         f.svc
             .evaluate_segment(m, &lapsed, 0, Lang::Zh)
             .await
-            .unwrap()
+            .expect("ok")
             .count,
         0
     );
@@ -824,7 +824,10 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
         vec![w.yi]
     );
     assert_eq!(page.next_after, None);
-    assert_eq!(f.svc.segment_member_ids(m, s.id).await.unwrap(), vec![w.yi]);
+    assert_eq!(
+        f.svc.segment_member_ids(m, s.id).await.expect("ok"),
+        vec![w.yi]
+    );
     // A frozen definition is not edited; unfreezing makes it dynamic (and empty now).
     let e = f
         .svc
@@ -837,14 +840,20 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
             },
         )
         .await
-        .unwrap_err();
+        .expect_err("an error");
     assert!(
         matches!(e, ServiceError::Conflict { field: "mode", .. }),
         "{e:?}"
     );
     let back = f.svc.unfreeze_segment(m, s.id).await.expect("unfreeze");
     assert_eq!((back.mode.as_str(), back.member_count), ("dynamic", 0));
-    assert!(f.svc.segment_member_ids(m, s.id).await.unwrap().is_empty());
+    assert!(
+        f.svc
+            .segment_member_ids(m, s.id)
+            .await
+            .expect("ok")
+            .is_empty()
+    );
     // Another store's manager-level reader cannot see it; the group can; paging works.
     let all = f
         .svc
@@ -856,28 +865,28 @@ async fn saved_segments_freeze_and_follow_the_data(t: &TestDb) {
             },
         )
         .await
-        .unwrap();
+        .expect("ok");
     let p1 = f
         .svc
         .segment_members(m, all.id, 0, 3, Lang::Zh)
         .await
-        .unwrap();
+        .expect("ok");
     assert_eq!(p1.items.len(), 3);
     assert_eq!(p1.next_after, Some(w.bing));
     let p2 = f
         .svc
         .segment_members(m, all.id, w.bing, 3, Lang::Zh)
         .await
-        .unwrap();
+        .expect("ok");
     assert_eq!(
         p2.items.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![w.ding]
     );
-    let list = f.svc.segments(&f.group_staff, 1, 20).await.unwrap();
+    let list = f.svc.segments(&f.group_staff, 1, 20).await.expect("ok");
     assert_eq!(list.items.len(), 2);
     f.svc.delete_segment(m, all.id).await.expect("delete");
     assert!(matches!(
-        f.svc.segment(m, all.id).await.unwrap_err(),
+        f.svc.segment(m, all.id).await.expect_err("an error"),
         ServiceError::NotFound { .. }
     ));
 }
@@ -1355,7 +1364,7 @@ async fn campaigns_hold_out_a_reproducible_control_group_and_prepare_once(t: &Te
         .svc
         .campaign_recipients(m, a.campaign.id, 0, 100, Lang::Zh)
         .await
-        .unwrap()
+        .expect("ok")
         .items;
     let jia = rows
         .iter()
@@ -1428,7 +1437,7 @@ async fn previews_phone_tasks_and_invitations(t: &TestDb) {
         .svc
         .campaign_recipients(m, phone.campaign.id, 0, 100, Lang::Zh)
         .await
-        .unwrap()
+        .expect("ok")
         .items;
     let tasks: Vec<Option<i64>> = rows.iter().map(|r| r.row.task_id).collect();
     assert_eq!(
@@ -1463,21 +1472,21 @@ async fn previews_phone_tasks_and_invitations(t: &TestDb) {
         f.svc
             .record_invitation(m, id, w.jia, "invite")
             .await
-            .unwrap(),
+            .expect("ok"),
         "invited"
     );
     assert_eq!(
         f.svc
             .record_invitation(m, id, w.jia, "accept")
             .await
-            .unwrap(),
+            .expect("ok"),
         "accepted"
     );
     assert_eq!(
         f.svc
             .record_invitation(m, id, w.jia, "attend")
             .await
-            .unwrap(),
+            .expect("ok"),
         "attended"
     );
     let Err(ServiceError::Invalid(e)) = f.svc.record_invitation(m, id, w.bing, "invite").await
