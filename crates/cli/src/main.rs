@@ -5,6 +5,7 @@
 mod aftersales;
 mod bench;
 mod bench_management;
+mod bench_marketing;
 mod bench_sales;
 mod export;
 mod import;
@@ -369,6 +370,8 @@ async fn run(cmd: Command) -> Result<()> {
             let reports = match scenario.as_str() {
                 "customers" => bench::run(&services(database), samples).await?,
                 "sales" => bench_sales::run(&services(database), samples).await?,
+                "segments" => bench_marketing::run(&services(database), samples).await?,
+                "campaigns" => vec![bench_marketing::prepare(&services(database)).await?],
                 "management" => match as_of {
                     Some(_) => {
                         let day = as_of_date(as_of)?;

@@ -4,6 +4,7 @@
 //! reading of the system clock). Rules that depend on the date take a [`Clock`] or a date.
 
 pub mod aftersales;
+pub mod campaign;
 pub mod class;
 pub mod clock;
 pub mod dates;
@@ -18,6 +19,7 @@ pub mod money;
 pub mod plate;
 pub mod resident_id;
 pub mod sales;
+pub mod segment;
 pub mod text;
 pub mod vin;
 pub mod workdays;

@@ -14,6 +14,7 @@ pub mod input;
 pub mod jobs;
 pub mod loyalty;
 pub mod management;
+pub mod marketing;
 pub mod merge;
 pub mod mining;
 pub mod mining_views;
@@ -168,6 +169,8 @@ fn entity_zh(e: &str) -> &str {
         "task" => "待办",
         "open task" => "待办",
         "import run" => "导入任务",
+        "segment" => "客户分群",
+        "campaign" => "营销活动",
         other => other,
     }
 }
@@ -199,6 +202,8 @@ fn forbidden_zh(what: &str) -> &str {
         "set targets" => "设定目标",
         // loyalty
         "adjust loyalty points" => "人工调整积分",
+        // marketing
+        "marketing" => "使用客户分群与营销活动",
         other => other,
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod aftersales;
 pub mod bulk;
+pub mod campaigns;
 mod catalogue;
 mod customers;
 mod events;
@@ -23,6 +24,7 @@ pub mod mining_views;
 pub mod model;
 pub mod sales;
 mod schema;
+pub mod segments;
 mod sql;
 mod vehicles;
 pub mod web;

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0009_management.sql"),
     ),
     (
+        10,
+        "marketing segments and campaigns",
+        include_str!("../migrations/0010_marketing.sql"),
+    ),
+    (
         12,
         "maintenance prediction as one current row per vehicle",
         include_str!("../migrations/0012_service_status_current.sql"),

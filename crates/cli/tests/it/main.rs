@@ -19,6 +19,7 @@ mod import_web;
 mod loyalty;
 // management KPIs, costs, targets (issue 9)
 mod management;
+mod marketing;
 mod merge;
 mod mining;
 mod mining_browser;

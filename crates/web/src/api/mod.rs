@@ -7,6 +7,7 @@ mod imports;
 mod lists;
 mod loyalty;
 mod management;
+mod marketing;
 mod mining;
 mod records;
 mod sales;
@@ -56,6 +57,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sales::router())
         .merge(management::router())
         .merge(loyalty::router())
+        // marketing segments and campaigns (issue 8)
+        .merge(marketing::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -14,6 +14,7 @@ pub(crate) mod i18n;
 mod imports;
 mod loyalty;
 mod management;
+mod marketing;
 mod mining;
 mod pages;
 mod sales;
@@ -192,6 +193,35 @@ pub fn router() -> Router<AppState> {
         .route(
             "/loyalty/settings",
             get(loyalty::settings).post(loyalty::save_settings),
+        )
+        // marketing segments and campaigns (issue 8)
+        .route("/marketing/segments", get(marketing::segments))
+        .route(
+            "/marketing/segments/new",
+            get(marketing::new_segment).post(marketing::new_segment_action),
+        )
+        .route(
+            "/marketing/segments/{id}",
+            get(marketing::segment).post(marketing::segment_action),
+        )
+        .route("/marketing/segments/{id}/freeze", post(marketing::freeze))
+        .route(
+            "/marketing/segments/{id}/unfreeze",
+            post(marketing::unfreeze),
+        )
+        .route("/marketing/segments/{id}/delete", post(marketing::delete))
+        .route(
+            "/marketing/campaigns",
+            get(marketing::campaigns).post(marketing::create_campaign),
+        )
+        .route("/marketing/campaigns/{id}", get(marketing::campaign))
+        .route(
+            "/marketing/campaigns/{id}/prepare",
+            post(marketing::prepare_campaign),
+        )
+        .route(
+            "/marketing/campaigns/{id}/invitation",
+            post(marketing::invitation),
         )
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
