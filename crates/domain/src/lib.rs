@@ -11,6 +11,7 @@ pub mod error;
 pub mod kpi;
 pub mod lunar;
 pub mod mask;
+pub mod messaging;
 pub mod mobile;
 pub mod model;
 pub mod money;
