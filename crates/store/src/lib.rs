@@ -16,6 +16,7 @@ mod jobs;
 pub mod kpi;
 pub mod lists;
 pub mod management;
+pub mod messaging;
 pub mod merge;
 pub mod mining;
 pub mod mining_views;
