@@ -14,6 +14,7 @@ pub mod input;
 pub mod jobs;
 pub mod management;
 pub mod merge;
+pub mod messaging;
 pub mod mining;
 pub mod mining_views;
 pub mod records;
@@ -221,11 +222,17 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 pub struct Services {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    /// Message transports and secrets (`messaging.rs`); none by default.
+    pub messaging: Arc<messaging::MessagingConfig>,
 }
 
 impl Services {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Services {
-        Services { db, clock }
+        Services {
+            db,
+            clock,
+            messaging: Arc::default(),
+        }
     }
 
     /// Checks that the actor may write into a store: group roles anywhere in their group,

@@ -277,15 +277,18 @@ impl Db {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        channels: &[String],
     ) -> Result<Vec<OutboxRow>> {
-        let sql = format!(
-            "UPDATE message_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2, updated_at = $1 \
-             WHERE id IN (SELECT id FROM message_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3) \
-               AND status IN ('queued', 'sending') AND next_attempt_at <= $1 \
-             RETURNING {OUTBOX_COLUMNS}"
-        );
-        let mut rows: Vec<OutboxRow> = on_pool!(self, p => sqlx::query_as::<_, OutboxRow>(AssertSqlSafe(sql))
-            .bind(now).bind(lease_until).bind(i64::from(limit)).fetch_all(p).await?);
+        let mut sql = Sql::new("UPDATE message_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ");
+        sql.bind(Arg::Ts(lease_until)).push(", updated_at = ").bind(Arg::Ts(now));
+        sql.push(" WHERE id IN (SELECT id FROM message_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ")
+            .bind(Arg::Ts(now))
+            .push(" AND channel IN (");
+        push_list(&mut sql, channels, Arg::Text);
+        sql.push(&format!(") ORDER BY next_attempt_at, id LIMIT {limit})"));
+        sql.push(" AND status IN ('queued', 'sending') AND next_attempt_at <= ").bind(Arg::Ts(now));
+        sql.push(&format!(" RETURNING {OUTBOX_COLUMNS}"));
+        let mut rows: Vec<OutboxRow> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, OutboxRow>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
         rows.sort_by_key(|r| (r.next_attempt_at, r.id));
         Ok(rows)
     }
