@@ -9,6 +9,7 @@ mod bench_sales;
 mod export;
 mod import;
 mod mine;
+mod outbox;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -57,6 +58,8 @@ enum Command {
         /// Number of demo customers when --demo fills the database
         #[arg(long, env = "DEALERBASE_DEMO_CUSTOMERS", default_value_t = 5000)]
         demo_customers: u64,
+        #[command(flatten)]
+        messaging: outbox::MessagingArgs,
     },
     /// Generate the demo dealer group (seeded, deterministic) into an empty database.
     #[command(
@@ -231,7 +234,9 @@ async fn run(cmd: Command) -> Result<()> {
             bind,
             demo,
             demo_customers,
+            messaging,
         } => {
+            let messaging = messaging.config()?;
             let database = open(&db).await?;
             if demo && database.is_empty().await? {
                 run_demo(
@@ -253,8 +258,9 @@ async fn run(cmd: Command) -> Result<()> {
                     db.database_url
                 );
             }
-            let svc = services(database);
+            let svc = services(database).with_messaging(messaging);
             spawn_daily_jobs(svc.clone());
+            outbox::spawn_outbox_dispatcher(svc.clone());
             dealerbase_web::serve(listener, svc).await?;
             Ok(())
         }

@@ -168,6 +168,9 @@ fn entity_zh(e: &str) -> &str {
         "task" => "待办",
         "open task" => "待办",
         "import run" => "导入任务",
+        "message" => "消息",
+        "unsubscribe link" => "退订链接（无效或已被篡改）",
+        "suppression" => "免打扰名单条目",
         other => other,
     }
 }
@@ -197,6 +200,9 @@ fn forbidden_zh(what: &str) -> &str {
         "store figures" => "查看门店汇总数据",
         "enter operating costs" => "录入运营费用",
         "set targets" => "设定目标",
+        // messaging
+        "message outbox" => "管理消息发件箱和免打扰名单",
+        "gateway webhook" => "短信网关回调（未配置共享密钥）",
         other => other,
     }
 }

@@ -501,6 +501,23 @@ impl Services {
         Ok(report)
     }
 
+    /// [`Services::enqueue_messages`] on behalf of a staff member (the API): outbox roles
+    /// only, into stores they may write to.
+    pub async fn enqueue_messages_as(
+        &self,
+        actor: &Actor,
+        messages: &[NewMessage],
+    ) -> Result<EnqueueReport> {
+        self.check_outbox_access(actor)?;
+        let mut stores: Vec<Id> = messages.iter().map(|m| m.store_id).collect();
+        stores.sort_unstable();
+        stores.dedup();
+        for s in stores {
+            self.check_store_access(actor, s).await?;
+        }
+        self.enqueue_messages(messages).await
+    }
+
     /// Channels with a configured transport.
     fn transport_channels(&self) -> Vec<String> {
         let mut v = Vec::new();

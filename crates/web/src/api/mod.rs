@@ -6,6 +6,7 @@ mod export;
 mod imports;
 mod lists;
 mod management;
+mod messaging;
 mod mining;
 mod records;
 mod sales;
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(aftersales::router())
         .merge(sales::router())
         .merge(management::router())
+        .merge(messaging::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
