@@ -25,7 +25,11 @@ pub struct MessagingArgs {
     #[arg(long, env = "DEALERBASE_SMTP_PASSWORD", hide_env_values = true)]
     pub smtp_password: Option<String>,
     /// Sender, e.g. "星辰汽车 <crm@example.cn>"
-    #[arg(long, env = "DEALERBASE_SMTP_FROM", default_value = "dealerbase <crm@localhost>")]
+    #[arg(
+        long,
+        env = "DEALERBASE_SMTP_FROM",
+        default_value = "dealerbase <crm@localhost>"
+    )]
     pub smtp_from: String,
     /// SMS gateway send endpoint (HTTP POST); without it SMS wait in the outbox
     #[arg(long, env = "DEALERBASE_SMS_URL")]
@@ -43,7 +47,11 @@ pub struct MessagingArgs {
     #[arg(long, env = "DEALERBASE_UNSUBSCRIBE_SECRET", hide_env_values = true)]
     pub unsubscribe_secret: Option<String>,
     /// Public address of the application, for unsubscribe links
-    #[arg(long, env = "DEALERBASE_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "DEALERBASE_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
 }
 
@@ -51,7 +59,10 @@ impl MessagingArgs {
     pub fn config(&self) -> Result<MessagingConfig> {
         let security = match SmtpSecurity::parse(&self.smtp_security) {
             Ok(s) => s,
-            Err(e) => bail!("--smtp-security: {}", e.message(dealerbase_domain::Lang::En)),
+            Err(e) => bail!(
+                "--smtp-security: {}",
+                e.message(dealerbase_domain::Lang::En)
+            ),
         };
         let unsubscribe_key = match &self.unsubscribe_secret {
             Some(s) if !s.is_empty() => s.as_bytes().to_vec(),

@@ -188,7 +188,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// The Message-ID of an e-mail, derived from its idempotency key: a resend after a crash
 /// carries the same one.
 pub fn message_id_for(key: &str) -> String {
-    format!("<{}@dealerbase>", hex(&Sha256::digest(key.as_bytes())[..16]))
+    format!(
+        "<{}@dealerbase>",
+        hex(&Sha256::digest(key.as_bytes())[..16])
+    )
 }
 
 /// Replaces `{mobile}`, `{text}`, `{id}` in the gateway's payload template with the
@@ -353,12 +356,15 @@ impl Services {
         };
         let mut ledgers: HashMap<Id, Vec<ConsentEntry>> = HashMap::new();
         for r in self.db.consents_of(&customers).await? {
-            ledgers.entry(r.customer_id).or_default().push(ConsentEntry {
-                purpose: r.purpose,
-                channel: r.channel,
-                granted_at: r.granted_at,
-                withdrawn_at: r.withdrawn_at,
-            });
+            ledgers
+                .entry(r.customer_id)
+                .or_default()
+                .push(ConsentEntry {
+                    purpose: r.purpose,
+                    channel: r.channel,
+                    granted_at: r.granted_at,
+                    withdrawn_at: r.withdrawn_at,
+                });
         }
         let suppressed: HashSet<String> = self
             .db
@@ -424,9 +430,9 @@ impl Services {
                     } else if m.purpose == Purpose::Marketing
                         && m.customer_id.is_some_and(|c| {
                             let start = rules::cap_period_start(p.day, settings.cap_days);
-                            let n = marketing_days
-                                .get(&c)
-                                .map_or(0, |d| d.iter().filter(|d| **d >= start && **d <= p.day).count());
+                            let n = marketing_days.get(&c).map_or(0, |d| {
+                                d.iter().filter(|d| **d >= start && **d <= p.day).count()
+                            });
                             rules::cap_reached(n as u32, settings.cap_messages)
                         })
                     {
@@ -456,7 +462,12 @@ impl Services {
                 to_address: p.to.clone().unwrap_or_else(|| m.to.trim().to_string()),
                 subject: m.subject.clone(),
                 body: p.body.clone(),
-                status: if reason.is_some() { "skipped" } else { "queued" }.into(),
+                status: if reason.is_some() {
+                    "skipped"
+                } else {
+                    "queued"
+                }
+                .into(),
                 skip_reason: reason,
                 send_day: p.day,
                 next_attempt_at: p.due,
@@ -574,7 +585,9 @@ impl Services {
                 SendResult::Failed { .. } => report.failed += 1,
                 SendResult::Skipped { .. } => report.skipped += 1,
             }
-            self.db.finish_send(row.id, &result, self.clock.now()).await?;
+            self.db
+                .finish_send(row.id, &result, self.clock.now())
+                .await?;
         }
         Ok(report)
     }
@@ -677,7 +690,9 @@ impl Services {
             OptOutReply::Unsubscribe => "unsubscribe",
             OptOutReply::Refuse => "refuse",
         });
-        self.db.record_inbound(mobile.as_str(), text, code, now).await?;
+        self.db
+            .record_inbound(mobile.as_str(), text, code, now)
+            .await?;
         let mut suppressed = false;
         if let Some(code) = code {
             suppressed = self
@@ -803,20 +818,31 @@ impl Services {
     }
 
     /// The outbox, filtered; store roles see their store, group roles the group.
-    pub async fn outbox(
-        &self,
-        actor: &Actor,
-        mut filter: OutboxFilter,
-    ) -> Result<Page<OutboxRow>> {
+    pub async fn outbox(&self, actor: &Actor, mut filter: OutboxFilter) -> Result<Page<OutboxRow>> {
         self.check_outbox_access(actor)?;
         filter.group_id = actor.group_id;
         if actor.role.scope_level() != dealerbase_domain::model::ScopeLevel::Group {
             filter.store_id = Some(actor.store_id.unwrap_or(0));
         }
         for (field, value, allowed) in [
-            ("status", &filter.status, dealerbase_domain::messaging::OutboxStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>()),
-            ("channel", &filter.channel, Channel::ALL.iter().map(|s| s.code()).collect()),
-            ("purpose", &filter.purpose, Purpose::ALL.iter().map(|s| s.code()).collect()),
+            (
+                "status",
+                &filter.status,
+                dealerbase_domain::messaging::OutboxStatus::ALL
+                    .iter()
+                    .map(|s| s.code())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "channel",
+                &filter.channel,
+                Channel::ALL.iter().map(|s| s.code()).collect(),
+            ),
+            (
+                "purpose",
+                &filter.purpose,
+                Purpose::ALL.iter().map(|s| s.code()).collect(),
+            ),
         ] {
             if let Some(v) = value
                 && !allowed.contains(&v.as_str())
@@ -887,11 +913,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn suppression_list(
-        &self,
-        actor: &Actor,
-        page: u32,
-    ) -> Result<Page<SuppressionRow>> {
+    pub async fn suppression_list(&self, actor: &Actor, page: u32) -> Result<Page<SuppressionRow>> {
         self.check_outbox_access(actor)?;
         let mut p = self.db.suppressions(page, 100).await?;
         if !actor.role.may_reveal_personal_data() {
@@ -918,7 +940,9 @@ impl Services {
         } else {
             (
                 Mobile::parse(address)
-                    .map_err(|e| ServiceError::invalid(ValidationError::new("address", address, e.rule)))?
+                    .map_err(|e| {
+                        ServiceError::invalid(ValidationError::new("address", address, e.rule))
+                    })?
                     .as_str()
                     .to_string(),
                 Channel::Sms,
@@ -1010,9 +1034,10 @@ async fn send_sms(
         let id = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| {
-                ["id", "message_id", "msgid"]
-                    .iter()
-                    .find_map(|k| v.get(*k).map(|x| x.as_str().map_or(x.to_string(), str::to_string)))
+                ["id", "message_id", "msgid"].iter().find_map(|k| {
+                    v.get(*k)
+                        .map(|x| x.as_str().map_or(x.to_string(), str::to_string))
+                })
             });
         Ok(id.or_else(|| Some(row.idempotency_key.clone())))
     } else {
@@ -1039,8 +1064,15 @@ async fn send_email(
     let message_id = message_id_for(&row.idempotency_key);
     let email = Message::builder()
         .message_id(Some(message_id.clone()))
-        .from(cfg.from.parse().map_err(|e| permanent(format!("from: {e}")))?)
-        .to(row.to_address.parse().map_err(|e| permanent(format!("to: {e}")))?)
+        .from(
+            cfg.from
+                .parse()
+                .map_err(|e| permanent(format!("from: {e}")))?,
+        )
+        .to(row
+            .to_address
+            .parse()
+            .map_err(|e| permanent(format!("to: {e}")))?)
         .subject(row.subject.clone().unwrap_or_default())
         .header(ContentType::TEXT_PLAIN)
         .body(row.body.clone())
@@ -1074,7 +1106,12 @@ mod tests {
 
     #[test]
     fn payload_template_escapes_values() {
-        let p = render_sms_payload(DEFAULT_SMS_TEMPLATE, "13800138000", "【店】\"八折\"\n回T退订", "k-1");
+        let p = render_sms_payload(
+            DEFAULT_SMS_TEMPLATE,
+            "13800138000",
+            "【店】\"八折\"\n回T退订",
+            "k-1",
+        );
         let v: serde_json::Value = serde_json::from_str(&p).expect("valid JSON");
         assert_eq!(v["text"], "【店】\"八折\"\n回T退订");
         assert_eq!(v["mobile"], "13800138000");
@@ -1085,7 +1122,9 @@ mod tests {
     fn message_id_is_stable_per_key() {
         assert_eq!(message_id_for("a"), message_id_for("a"));
         assert_ne!(message_id_for("a"), message_id_for("b"));
-        assert!(message_id_for("a").starts_with('<') && message_id_for("a").ends_with("@dealerbase>"));
+        assert!(
+            message_id_for("a").starts_with('<') && message_id_for("a").ends_with("@dealerbase>")
+        );
     }
 
     #[test]

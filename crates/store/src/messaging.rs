@@ -154,7 +154,9 @@ impl Db {
     pub async fn outbox_by_keys(&self, keys: &[String]) -> Result<Vec<OutboxOutcome>> {
         let mut out = Vec::new();
         for chunk in keys.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT id, idempotency_key, status, skip_reason FROM message_outbox WHERE idempotency_key IN (");
+            let mut sql = Sql::new(
+                "SELECT id, idempotency_key, status, skip_reason FROM message_outbox WHERE idempotency_key IN (",
+            );
             push_list(&mut sql, chunk, Arg::Text);
             sql.push(")");
             let rows: Vec<OutboxOutcome> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, OutboxOutcome>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
@@ -167,7 +169,9 @@ impl Db {
     pub async fn consents_of(&self, customer_ids: &[Id]) -> Result<Vec<ConsentRow>> {
         let mut out = Vec::new();
         for chunk in customer_ids.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT customer_id, purpose, channel, granted_at, withdrawn_at FROM consent WHERE customer_id IN (");
+            let mut sql = Sql::new(
+                "SELECT customer_id, purpose, channel, granted_at, withdrawn_at FROM consent WHERE customer_id IN (",
+            );
             push_list(&mut sql, chunk, Arg::I64);
             sql.push(") ORDER BY customer_id, granted_at, id");
             let rows: Vec<ConsentRow> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, ConsentRow>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
@@ -199,8 +203,12 @@ impl Db {
     ) -> Result<Vec<CountedMessage>> {
         let mut out = Vec::new();
         for chunk in addresses.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT customer_id, purpose, to_address, body, send_day FROM message_outbox WHERE status NOT IN ('skipped', 'failed') AND send_day >= ");
-            sql.bind_date(from).push(" AND send_day <= ").bind_date(until);
+            let mut sql = Sql::new(
+                "SELECT customer_id, purpose, to_address, body, send_day FROM message_outbox WHERE status NOT IN ('skipped', 'failed') AND send_day >= ",
+            );
+            sql.bind_date(from)
+                .push(" AND send_day <= ")
+                .bind_date(until);
             sql.push(" AND to_address IN (");
             push_list(&mut sql, chunk, Arg::Text);
             sql.push(")");
@@ -220,8 +228,12 @@ impl Db {
     ) -> Result<Vec<CountedMessage>> {
         let mut out = Vec::new();
         for chunk in customer_ids.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT customer_id, purpose, to_address, body, send_day FROM message_outbox WHERE purpose = 'marketing' AND status NOT IN ('skipped', 'failed') AND send_day >= ");
-            sql.bind_date(from).push(" AND send_day <= ").bind_date(until);
+            let mut sql = Sql::new(
+                "SELECT customer_id, purpose, to_address, body, send_day FROM message_outbox WHERE purpose = 'marketing' AND status NOT IN ('skipped', 'failed') AND send_day >= ",
+            );
+            sql.bind_date(from)
+                .push(" AND send_day <= ")
+                .bind_date(until);
             sql.push(" AND customer_id IN (");
             push_list(&mut sql, chunk, Arg::I64);
             sql.push(")");
@@ -279,14 +291,19 @@ impl Db {
         limit: u32,
         channels: &[String],
     ) -> Result<Vec<OutboxRow>> {
-        let mut sql = Sql::new("UPDATE message_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ");
-        sql.bind(Arg::Ts(lease_until)).push(", updated_at = ").bind(Arg::Ts(now));
+        let mut sql = Sql::new(
+            "UPDATE message_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ",
+        );
+        sql.bind(Arg::Ts(lease_until))
+            .push(", updated_at = ")
+            .bind(Arg::Ts(now));
         sql.push(" WHERE id IN (SELECT id FROM message_outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ")
             .bind(Arg::Ts(now))
             .push(" AND channel IN (");
         push_list(&mut sql, channels, Arg::Text);
         sql.push(&format!(") ORDER BY next_attempt_at, id LIMIT {limit})"));
-        sql.push(" AND status IN ('queued', 'sending') AND next_attempt_at <= ").bind(Arg::Ts(now));
+        sql.push(" AND status IN ('queued', 'sending') AND next_attempt_at <= ")
+            .bind(Arg::Ts(now));
         sql.push(&format!(" RETURNING {OUTBOX_COLUMNS}"));
         let mut rows: Vec<OutboxRow> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, OutboxRow>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?);
         rows.sort_by_key(|r| (r.next_attempt_at, r.id));
@@ -295,7 +312,12 @@ impl Db {
 
     /// Records the result of sending a claimed row (and the event) in one transaction.
     /// Only a row still `sending` is changed.
-    pub async fn finish_send(&self, id: Id, result: &SendResult, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn finish_send(
+        &self,
+        id: Id,
+        result: &SendResult,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let changed = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let (status, detail, n) = match result {
@@ -395,7 +417,9 @@ impl Db {
     pub async fn outbox_page(&self, f: &OutboxFilter) -> Result<Page<OutboxRow>> {
         let per_page = f.per_page.clamp(1, 500);
         let page = f.page.clamp(1, 100_000);
-        let mut sql = Sql::new(&format!("SELECT {OUTBOX_COLUMNS} FROM message_outbox WHERE "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM message_outbox WHERE "
+        ));
         match f.store_id {
             Some(s) => {
                 sql.push("store_id = ").bind_i64(s);

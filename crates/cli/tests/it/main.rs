@@ -18,6 +18,8 @@ mod import_web;
 // management KPIs, costs, targets (issue 9)
 mod management;
 mod merge;
+// lawful message sending (issue 8, point 3)
+mod messaging;
 mod mining;
 mod mining_browser;
 mod mining_views;

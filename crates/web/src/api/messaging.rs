@@ -31,7 +31,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn gateway_secret(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-gateway-secret").and_then(|v| v.to_str().ok())
+    headers
+        .get("x-gateway-secret")
+        .and_then(|v| v.to_str().ok())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -85,7 +87,12 @@ async fn sms_status(
 ) -> ApiResult<Json<StatusRecorded>> {
     let lang = lang_of(&headers);
     s.services
-        .sms_status(gateway_secret(&headers), &body.id, &body.status, &body.detail)
+        .sms_status(
+            gateway_secret(&headers),
+            &body.id,
+            &body.status,
+            &body.detail,
+        )
         .await
         .map(|message_id| Json(StatusRecorded { message_id }))
         .map_err(|e| ApiError::new(e, lang))
@@ -124,7 +131,9 @@ async fn list_messages(
         page: q.page.unwrap_or(1),
         per_page: 50,
     };
-    Ok(Json(s.services.outbox(&a.actor, f).await.map_err(|e| a.err(e))?))
+    Ok(Json(
+        s.services.outbox(&a.actor, f).await.map_err(|e| a.err(e))?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1447,6 +1447,28 @@ const DICT: &[(&str, &str, &str)] = &[
         "集团与品牌的数值由各门店的记录直接汇总（分子合计 ÷ 分母合计），不是门店比率的平均。点击数值查看明细。",
         "Group and brand values are computed from the stores' records (sum of numerators ÷ sum of denominators), never an average of store rates. Click a number for its records.",
     ),
+    // messaging (issue 8, point 3)
+    (
+        "msg.unsub.title",
+        "退订营销邮件",
+        "Unsubscribe from marketing e-mail",
+    ),
+    (
+        "msg.unsub.ask",
+        "确认后，此邮箱将不再收到本店的营销邮件（服务通知不受影响）。",
+        "After you confirm, this address receives no more marketing e-mail from us (service notices continue).",
+    ),
+    ("msg.unsub.confirm", "确认退订", "Unsubscribe"),
+    (
+        "msg.unsub.done",
+        "已退订：此邮箱不会再收到营销邮件。",
+        "You are unsubscribed: this address receives no more marketing e-mail.",
+    ),
+    (
+        "msg.unsub.invalid",
+        "退订链接无效或已被修改，请使用邮件中的完整链接。",
+        "This unsubscribe link is invalid or was altered; use the full link from the e-mail.",
+    ),
 ];
 
 /// The label for a key; an unknown key shows itself, so a missing label is visible

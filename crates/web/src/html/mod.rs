@@ -13,6 +13,7 @@ mod customers;
 pub(crate) mod i18n;
 mod imports;
 mod management;
+mod messaging;
 mod mining;
 mod pages;
 mod sales;
@@ -62,6 +63,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/vehicles/{id}/edit",
             get(customers::edit_vehicle_page).post(customers::update_vehicle),
+        )
+        // messaging: the public unsubscribe page (issue 8)
+        .route(
+            "/unsubscribe",
+            get(messaging::unsubscribe_page).post(messaging::unsubscribe),
         )
         // showroom and leads (issue 5)
         .route("/showroom", get(sales::showroom).post(sales::log_visit))
