@@ -202,7 +202,6 @@ fn forbidden_zh(what: &str) -> &str {
         "set targets" => "设定目标",
         // messaging
         "message outbox" => "管理消息发件箱和免打扰名单",
-        "gateway webhook" => "短信网关回调（未配置共享密钥）",
         other => other,
     }
 }

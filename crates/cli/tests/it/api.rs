@@ -511,6 +511,7 @@ async fn openapi_document_matches_the_routes() {
     }
     documented.sort();
     let expected = [
+        "DELETE /api/v1/suppressions/{id}",
         "GET /api/v1/absorption",
         "GET /api/v1/aftersales/appointments",
         "GET /api/v1/aftersales/calls",
@@ -545,6 +546,8 @@ async fn openapi_document_matches_the_routes() {
         "GET /api/v1/management/report",
         "GET /api/v1/me",
         "GET /api/v1/merges",
+        "GET /api/v1/messages",
+        "GET /api/v1/messages/{id}",
         "GET /api/v1/mining/campaign-response",
         "GET /api/v1/mining/churn-risks",
         "GET /api/v1/mining/customers/{id}",
@@ -559,6 +562,7 @@ async fn openapi_document_matches_the_routes() {
         "GET /api/v1/showroom/stats",
         "GET /api/v1/showroom/visits",
         "GET /api/v1/stores/{id}/sales-settings",
+        "GET /api/v1/suppressions",
         "GET /api/v1/targets",
         "GET /api/v1/tasks",
         "GET /api/v1/tasks/export",
@@ -594,6 +598,8 @@ async fn openapi_document_matches_the_routes() {
         "POST /api/v1/leads/{id}/invitations",
         "POST /api/v1/leads/{id}/orders",
         "POST /api/v1/leads/{id}/test-drives",
+        "POST /api/v1/messages",
+        "POST /api/v1/messages/{id}/retry",
         "POST /api/v1/mining/call-lists",
         "POST /api/v1/operating-costs/import",
         "POST /api/v1/orders/{id}/deliver",
@@ -601,6 +607,9 @@ async fn openapi_document_matches_the_routes() {
         "POST /api/v1/showroom/visits",
         "POST /api/v1/showroom/visits/{id}/lead",
         "POST /api/v1/showroom/visits/{id}/left",
+        "POST /api/v1/sms/inbound",
+        "POST /api/v1/sms/status",
+        "POST /api/v1/suppressions",
         "POST /api/v1/targets/split",
         "POST /api/v1/test-drives/{id}/finish",
         "POST /api/v1/vehicles",

@@ -643,7 +643,7 @@ async fn opt_out_replies_suppress_and_withdraw(t: &TestDb) {
         without_secret
             .sms_inbound(Some("x"), "13800000001", "T")
             .await,
-        Err(ServiceError::Forbidden(_))
+        Err(ServiceError::Unauthenticated)
     ));
     // A question is kept but changes nothing.
     let r = svc

@@ -36,7 +36,8 @@ fn gateway_secret(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct InboundSms {
     /// The sender's mobile number.
     pub from: String,
@@ -47,7 +48,7 @@ pub struct InboundSms {
 /// on the suppression list and withdraw its marketing-SMS consent.
 #[utoipa::path(post, path = "/api/v1/sms/inbound", tag = "messaging", request_body = InboundSms, security(()),
     params(("X-Gateway-Secret" = String, Header, description = "the shared secret configured for the gateway")),
-    responses((status = 200, body = InboundOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = InboundOutcome), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn sms_inbound(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -61,13 +62,13 @@ async fn sms_inbound(
         .map_err(|e| ApiError::new(e, lang))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct SmsStatus {
     /// The gateway's message id, or our idempotency key.
     pub id: String,
     /// delivered | failed
     pub status: String,
-    #[serde(default)]
     pub detail: String,
 }
 
