@@ -57,6 +57,7 @@ async fn customer(db: &Db, store: Id, name: &str, mobile: &str, email: Option<&s
     .expect("customer")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn msg(
     key: &str,
     f: &Fixture,
@@ -1011,6 +1012,76 @@ async fn webhooks_outbox_and_unsubscribe_over_http() {
         .await
         .expect("send");
     assert_eq!(resp.status(), 403);
+
+    // The outbox and suppression pages (the manager may reveal: full numbers).
+    let session = svc
+        .sign_in("s01.manager", "password123", "test")
+        .await
+        .unwrap_or_else(|_| panic!("sign in"));
+    let cookie = format!("dbsid={}", session.token);
+    let page = http
+        .get(format!("{base}/messages?status=skipped"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("body");
+    assert!(html.contains("在免打扰名单中"), "{html}");
+    let page = http
+        .post(format!("{base}/suppressions"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", session.csrf_token.as_str()),
+            ("address", "12345"),
+            ("reason", ""),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 422);
+    assert!(page.text().await.expect("body").contains("12345"));
+    let page = http
+        .post(format!("{base}/suppressions"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", "wrong"),
+            ("address", "13900000000"),
+            ("reason", ""),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 403);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = client
+        .post(format!("{base}/suppressions"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", session.csrf_token.as_str()),
+            ("address", "139 0000 0000"),
+            ("reason", "客户来电要求"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 303);
+    let html = http
+        .get(format!("{base}/suppressions"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        html.contains("13900000000") && html.contains("客户来电要求") && html.contains("手工添加"),
+        "{html}"
+    );
 
     // The unsubscribe page: GET asks (changes nothing), POST confirms; both languages.
     let link_token = svc.unsubscribe_token(a, "zhang@example.cn");

@@ -69,6 +69,16 @@ pub fn router() -> Router<AppState> {
             "/unsubscribe",
             get(messaging::unsubscribe_page).post(messaging::unsubscribe),
         )
+        .route("/messages", get(messaging::outbox))
+        .route("/messages/{id}/retry", post(messaging::retry))
+        .route(
+            "/suppressions",
+            get(messaging::suppressions).post(messaging::add_suppression),
+        )
+        .route(
+            "/suppressions/{id}/remove",
+            post(messaging::remove_suppression),
+        )
         // showroom and leads (issue 5)
         .route("/showroom", get(sales::showroom).post(sales::log_visit))
         .route("/showroom/visits/{id}/left", post(sales::visit_left))
