@@ -1127,3 +1127,77 @@ async fn webhooks_outbox_and_unsubscribe_over_http() {
     assert_eq!(resp.status(), 404);
     t.finish().await;
 }
+
+async fn outbox_is_scoped_and_masked(t: &TestDb) {
+    let db = &t.db;
+    let f = fixture(db).await;
+    let a = customer(db, f.store1, "张三", "13800000001", None).await;
+    let b = customer(db, f.store2, "李四", "13800000002", None).await;
+    let svc = at(db, "2026-11-23T02:00:00Z", &config());
+    let mut m2 = msg(
+        "s2",
+        &f,
+        Some(b),
+        Channel::Sms,
+        Purpose::ServiceNotice,
+        "13800000002",
+        "保养",
+        "2026-11-23T02:00:00Z",
+    );
+    m2.store_id = f.store2;
+    svc.enqueue_messages(&[
+        msg(
+            "s1",
+            &f,
+            Some(a),
+            Channel::Sms,
+            Purpose::ServiceNotice,
+            "13800000001",
+            "保养",
+            "2026-11-23T02:00:00Z",
+        ),
+        m2.clone(),
+    ])
+    .await
+    .expect("enqueue");
+    let keys = |p: dealerbase_store::Page<dealerbase_store::messaging::OutboxRow>| -> Vec<String> {
+        p.items.into_iter().map(|r| r.idempotency_key).collect()
+    };
+    let all = dealerbase_store::messaging::OutboxFilter {
+        page: 1,
+        per_page: 50,
+        ..Default::default()
+    };
+    // The store's manager sees the store; the administrator the group.
+    assert_eq!(
+        keys(svc.outbox(&f.manager1, all.clone()).await.expect("outbox")),
+        ["s1"]
+    );
+    assert_eq!(
+        keys(svc.outbox(&f.admin, all.clone()).await.expect("outbox")),
+        ["s2", "s1"]
+    );
+    assert!(matches!(
+        svc.outbox(&f.advisor1, all.clone()).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    // Another store's message is not found for the manager.
+    let s2 = db.outbox_by_key("s2").await.expect("read").expect("row");
+    assert!(matches!(
+        svc.outbox_message(&f.manager1, s2.id).await,
+        Err(ServiceError::NotFound { .. })
+    ));
+    // Marketing may not reveal personal data: numbers masked.
+    let mut marketing = f.manager1.clone();
+    marketing.role = dealerbase_domain::model::Role::Marketing;
+    let page = svc.outbox(&marketing, all.clone()).await.expect("outbox");
+    assert_eq!(page.items[0].to_address, "138****0001");
+    let page = svc.outbox(&f.manager1, all).await.expect("outbox");
+    assert_eq!(page.items[0].to_address, "13800000001");
+    // The manager cannot enqueue into another store.
+    assert!(matches!(
+        svc.enqueue_messages_as(&f.manager1, &[m2]).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+}
+both!(outbox_is_scoped_and_masked);
