@@ -963,6 +963,29 @@ async fn webhooks_outbox_and_unsubscribe_over_http() {
     let v: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(v["code"], "mobile_format");
 
+    // The status webhook: an unknown message is 404, an unknown status names the field.
+    let resp = http
+        .post(format!("{base}/api/v1/sms/status"))
+        .header("x-gateway-secret", SECRET)
+        .json(&serde_json::json!({"id": "nope", "status": "delivered"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 404);
+    let resp = http
+        .post(format!("{base}/api/v1/sms/status"))
+        .header("x-gateway-secret", SECRET)
+        .json(&serde_json::json!({"id": "nope", "status": "maybe"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 422);
+    let v: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(
+        (v["code"].as_str(), v["field"].as_str()),
+        (Some("one_of"), Some("status"))
+    );
+
     // Enqueue through the API, then read the outbox as the manager (masked) and as a
     // consultant (forbidden).
     let token = svc
