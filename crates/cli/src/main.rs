@@ -118,6 +118,16 @@ enum Command {
     /// After-sales retention: run the day's reminder and follow-up generation now.
     #[command(subcommand)]
     Aftersales(AftersalesCommand),
+    /// Messaging: send what is due from the outbox now (as `serve` does every 30 s).
+    #[command(
+        after_help = "Example: dealerbase outbox --sms-url http://gateway.local/send --database-url sqlite://dealerbase.db"
+    )]
+    Outbox {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        messaging: outbox::MessagingArgs,
+    },
     /// Mine customer data in plain files (RFM, CLV, survival, association rules, segments).
     #[command(subcommand)]
     Mine(mine::MineCommand),
@@ -352,6 +362,16 @@ async fn run(cmd: Command) -> Result<()> {
             let database = open(&db).await?;
             let svc = Services::new(database, Arc::new(dealerbase_domain::FixedClock::on(as_of)));
             aftersales::bench(&svc, as_of).await
+        }
+        Command::Outbox { db, messaging } => {
+            let config = messaging.config()?;
+            let database = open(&db).await?;
+            let report = services(database)
+                .with_messaging(config)
+                .run_outbox()
+                .await?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
         }
         Command::Aftersales(AftersalesCommand::Generate { db, as_of }) => {
             let as_of = as_of_date(as_of)?;

@@ -1224,3 +1224,76 @@ async fn outbox_is_scoped_and_masked(t: &TestDb) {
     ));
 }
 both!(outbox_is_scoped_and_masked);
+
+/// `dealerbase outbox` sends what is due once, with the transports from its flags.
+#[tokio::test(flavor = "multi_thread")]
+async fn outbox_command_sends_what_is_due() {
+    let t = TestDb::sqlite().await;
+    let f = fixture(&t.db).await;
+    let a = customer(&t.db, f.store1, "张三", "13800000001", None).await;
+    at(&t.db, "2026-11-23T02:00:00Z", &config())
+        .enqueue_messages(&[msg(
+            "cli-1",
+            &f,
+            Some(a),
+            Channel::Sms,
+            Purpose::ServiceNotice,
+            "13800000001",
+            "明天保养",
+            "2026-11-23T02:00:00Z",
+        )])
+        .await
+        .expect("enqueue");
+    let gw = Gateway::start(0).await;
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_dealerbase"))
+                .args(&args)
+                .env("DEALERBASE_LOG", "error")
+                .env("DEALERBASE_UNSUBSCRIBE_SECRET", "k")
+                .output()
+                .expect("run dealerbase");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let (ok, _, err) = run(vec![
+        "outbox".into(),
+        "--database-url".into(),
+        t.url.clone(),
+        "--smtp-security".into(),
+        "ssl3".into(),
+    ])
+    .await
+    .expect("join");
+    assert!(
+        !ok && err.contains("--smtp-security") && err.contains("ssl3"),
+        "{err}"
+    );
+    let (ok, out, err) = run(vec![
+        "outbox".into(),
+        "--database-url".into(),
+        t.url.clone(),
+        "--sms-url".into(),
+        gw.url.clone(),
+    ])
+    .await
+    .expect("join");
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json report");
+    assert_eq!(
+        (v["claimed"].as_u64(), v["sent"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(gw.accepted.lock().expect("lock").len(), 1);
+    let row =
+        t.db.outbox_by_key("cli-1")
+            .await
+            .expect("read")
+            .expect("row");
+    assert_eq!(row.status, "sent");
+    t.finish().await;
+}
