@@ -11,6 +11,7 @@ mod export;
 mod import;
 mod loyalty;
 mod mine;
+mod outbox;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -59,6 +60,8 @@ enum Command {
         /// Number of demo customers when --demo fills the database
         #[arg(long, env = "DEALERBASE_DEMO_CUSTOMERS", default_value_t = 5000)]
         demo_customers: u64,
+        #[command(flatten)]
+        messaging: outbox::MessagingArgs,
     },
     /// Generate the demo dealer group (seeded, deterministic) into an empty database.
     #[command(
@@ -117,6 +120,16 @@ enum Command {
     /// After-sales retention: run the day's reminder and follow-up generation now.
     #[command(subcommand)]
     Aftersales(AftersalesCommand),
+    /// Messaging: send what is due from the outbox now (as `serve` does every 30 s).
+    #[command(
+        after_help = "Example: dealerbase outbox --sms-url http://gateway.local/send --database-url sqlite://dealerbase.db"
+    )]
+    Outbox {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        messaging: outbox::MessagingArgs,
+    },
     /// Mine customer data in plain files (RFM, CLV, survival, association rules, segments).
     #[command(subcommand)]
     Mine(mine::MineCommand),
@@ -236,7 +249,9 @@ async fn run(cmd: Command) -> Result<()> {
             bind,
             demo,
             demo_customers,
+            messaging,
         } => {
+            let messaging = messaging.config()?;
             let database = open(&db).await?;
             if demo && database.is_empty().await? {
                 run_demo(
@@ -258,8 +273,9 @@ async fn run(cmd: Command) -> Result<()> {
                     db.database_url
                 );
             }
-            let svc = services(database);
+            let svc = services(database).with_messaging(messaging);
             spawn_daily_jobs(svc.clone());
+            outbox::spawn_outbox_dispatcher(svc.clone());
             dealerbase_web::serve(listener, svc).await?;
             Ok(())
         }
@@ -352,6 +368,16 @@ async fn run(cmd: Command) -> Result<()> {
             let database = open(&db).await?;
             let svc = Services::new(database, Arc::new(dealerbase_domain::FixedClock::on(as_of)));
             aftersales::bench(&svc, as_of).await
+        }
+        Command::Outbox { db, messaging } => {
+            let config = messaging.config()?;
+            let database = open(&db).await?;
+            let report = services(database)
+                .with_messaging(config)
+                .run_outbox()
+                .await?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
         }
         Command::Aftersales(AftersalesCommand::Generate { db, as_of }) => {
             let as_of = as_of_date(as_of)?;

@@ -13,6 +13,7 @@ pub mod kpi;
 pub mod loyalty;
 pub mod lunar;
 pub mod mask;
+pub mod messaging;
 pub mod mobile;
 pub mod model;
 pub mod money;

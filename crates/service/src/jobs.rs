@@ -73,3 +73,27 @@ impl Services {
         Ok(Some(report))
     }
 }
+
+/// Rows the outbox step claims at a time.
+pub const OUTBOX_BATCH: u32 = 100;
+
+impl Services {
+    /// The outbox step of the background loop (every half minute, on every instance):
+    /// sends what is due, a batch at a time, until a batch comes back short (at most ten
+    /// batches a tick, so one tick never runs for long).
+    pub async fn run_outbox(&self) -> Result<crate::messaging::DispatchReport> {
+        let mut total = crate::messaging::DispatchReport::default();
+        for _ in 0..10 {
+            let r = self.dispatch_due(OUTBOX_BATCH).await?;
+            total.claimed += r.claimed;
+            total.sent += r.sent;
+            total.retried += r.retried;
+            total.failed += r.failed;
+            total.skipped += r.skipped;
+            if r.claimed < OUTBOX_BATCH as usize {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}

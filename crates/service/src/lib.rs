@@ -16,6 +16,7 @@ pub mod loyalty;
 pub mod management;
 pub mod marketing;
 pub mod merge;
+pub mod messaging;
 pub mod mining;
 pub mod mining_views;
 pub mod records;
@@ -171,6 +172,9 @@ fn entity_zh(e: &str) -> &str {
         "import run" => "导入任务",
         "segment" => "客户分群",
         "campaign" => "营销活动",
+        "message" => "消息",
+        "unsubscribe link" => "退订链接（无效或已被篡改）",
+        "suppression" => "免打扰名单条目",
         other => other,
     }
 }
@@ -204,6 +208,8 @@ fn forbidden_zh(what: &str) -> &str {
         "adjust loyalty points" => "人工调整积分",
         // marketing
         "marketing" => "使用客户分群与营销活动",
+        // messaging
+        "message outbox" => "管理消息发件箱和免打扰名单",
         other => other,
     }
 }
@@ -229,11 +235,17 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 pub struct Services {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    /// Message transports and secrets (`messaging.rs`); none by default.
+    pub messaging: Arc<messaging::MessagingConfig>,
 }
 
 impl Services {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Services {
-        Services { db, clock }
+        Services {
+            db,
+            clock,
+            messaging: Arc::default(),
+        }
     }
 
     /// Checks that the actor may write into a store: group roles anywhere in their group,

@@ -19,6 +19,7 @@ pub mod lists;
 pub mod loyalty;
 pub mod management;
 pub mod merge;
+pub mod messaging;
 pub mod mining;
 pub mod mining_views;
 pub mod model;

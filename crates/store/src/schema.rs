@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0010_marketing.sql"),
     ),
     (
+        11,
+        "message outbox, suppression list",
+        include_str!("../migrations/0011_messaging.sql"),
+    ),
+    (
         12,
         "maintenance prediction as one current row per vehicle",
         include_str!("../migrations/0012_service_status_current.sql"),

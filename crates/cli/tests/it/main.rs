@@ -21,6 +21,8 @@ mod loyalty;
 mod management;
 mod marketing;
 mod merge;
+// lawful message sending (issue 8, point 3)
+mod messaging;
 mod mining;
 mod mining_browser;
 mod mining_views;

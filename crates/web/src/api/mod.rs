@@ -8,6 +8,7 @@ mod lists;
 mod loyalty;
 mod management;
 mod marketing;
+mod messaging;
 mod mining;
 mod records;
 mod sales;
@@ -59,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(loyalty::router())
         // marketing segments and campaigns (issue 8)
         .merge(marketing::router())
+        .merge(messaging::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

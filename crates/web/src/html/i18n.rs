@@ -1701,6 +1701,46 @@ const DICT: &[(&str, &str, &str)] = &[
     ("mkt.step_decline", "婉拒", "Declined"),
     ("mkt.step_attend", "到场", "Attended"),
     ("mkt.step_no_show", "未到场", "No-show"),
+    // messaging (issue 8, point 3)
+    (
+        "msg.unsub.title",
+        "退订营销邮件",
+        "Unsubscribe from marketing e-mail",
+    ),
+    (
+        "msg.unsub.ask",
+        "确认后，此邮箱将不再收到本店的营销邮件（服务通知不受影响）。",
+        "After you confirm, this address receives no more marketing e-mail from us (service notices continue).",
+    ),
+    ("msg.unsub.confirm", "确认退订", "Unsubscribe"),
+    ("nav.outbox", "消息发件箱", "Message outbox"),
+    ("nav.suppressions", "免打扰名单", "Suppression list"),
+    ("msg.outbox.title", "消息发件箱", "Message outbox"),
+    ("msg.status", "状态", "Status"),
+    ("msg.channel", "渠道", "Channel"),
+    ("msg.purpose", "用途", "Purpose"),
+    ("msg.due", "发送时间", "Due"),
+    ("msg.to", "收件人", "To"),
+    ("msg.attempts", "尝试次数", "Attempts"),
+    ("msg.body", "内容", "Text"),
+    ("msg.retry", "重新发送", "Retry"),
+    ("msg.supp.title", "免打扰名单", "Suppression list"),
+    ("msg.supp.address", "手机号或邮箱", "Mobile or e-mail"),
+    ("msg.supp.reason", "原因", "Reason"),
+    ("msg.supp.source", "来源", "Source"),
+    ("msg.supp.at", "加入时间", "Added"),
+    ("msg.supp.add", "加入名单", "Add to the list"),
+    ("msg.supp.remove", "移出名单", "Remove"),
+    (
+        "msg.unsub.done",
+        "已退订：此邮箱不会再收到营销邮件。",
+        "You are unsubscribed: this address receives no more marketing e-mail.",
+    ),
+    (
+        "msg.unsub.invalid",
+        "退订链接无效或已被修改，请使用邮件中的完整链接。",
+        "This unsubscribe link is invalid or was altered; use the full link from the e-mail.",
+    ),
 ];
 
 /// The label for a key; an unknown key shows itself, so a missing label is visible

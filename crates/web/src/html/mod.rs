@@ -15,6 +15,7 @@ mod imports;
 mod loyalty;
 mod management;
 mod marketing;
+mod messaging;
 mod mining;
 mod pages;
 mod sales;
@@ -64,6 +65,21 @@ pub fn router() -> Router<AppState> {
         .route(
             "/vehicles/{id}/edit",
             get(customers::edit_vehicle_page).post(customers::update_vehicle),
+        )
+        // messaging: the public unsubscribe page (issue 8)
+        .route(
+            "/unsubscribe",
+            get(messaging::unsubscribe_page).post(messaging::unsubscribe),
+        )
+        .route("/messages", get(messaging::outbox))
+        .route("/messages/{id}/retry", post(messaging::retry))
+        .route(
+            "/suppressions",
+            get(messaging::suppressions).post(messaging::add_suppression),
+        )
+        .route(
+            "/suppressions/{id}/remove",
+            post(messaging::remove_suppression),
         )
         // showroom and leads (issue 5)
         .route("/showroom", get(sales::showroom).post(sales::log_visit))
