@@ -36,6 +36,12 @@ code_enum! {
         Declined = "declined", "已婉拒", "Declined";
         Attended = "attended", "已到场", "Attended";
         NoShow = "no_show", "未到场", "No-show";
+        Queued = "queued", "已进入发送队列", "Queued for sending";
+        Suppressed = "suppressed", "已退订/免打扰，未发送", "Opted out (suppression list), not sent";
+        DuplicateToday = "duplicate_today", "今日已发相同内容，未发送", "Identical message sent today, not sent";
+        FrequencyCap = "frequency_cap", "超过频率上限，未发送", "Frequency cap reached, not sent";
+        InvalidAddress = "invalid_address", "无有效号码或邮箱，未发送", "No valid number or address, not sent";
+        NoTransport = "no_transport", "未配置发送通道，未发送", "No transport configured, not sent";
     }
 }
 

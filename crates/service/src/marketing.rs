@@ -667,6 +667,15 @@ pub struct PreviewRow {
 }
 
 /// What `prepare` did.
+/// What sending a campaign did: messages queued, and recipients skipped by reason.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct SendReport {
+    pub queued: i64,
+    pub skipped: i64,
+    /// (recipient status, count): suppressed, no_consent, duplicate_today, …
+    pub skipped_by_reason: Vec<(String, i64)>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PrepareReport {
     pub recipients: i64,
@@ -1118,6 +1127,114 @@ impl Services {
             .audit(
                 Some(actor.staff_id),
                 "prepare",
+                "campaign",
+                Some(id),
+                &serde_json::to_string(&out).unwrap_or_default(),
+                now,
+            )
+            .await?;
+        Ok(out)
+    }
+
+    /// Sends a prepared SMS or e-mail campaign: every recipient outside the control group
+    /// is handed to the outbox, which checks consent per purpose and channel, the
+    /// suppression list, identical messages and the frequency cap, and holds marketing to
+    /// the store's sending hours. Each recipient's status says what became of its message
+    /// (queued, or why not). The idempotency key `campaign:<id>:<customer>` makes a second
+    /// send (or one after a crash) add nothing.
+    pub async fn send_campaign(&self, actor: &Actor, id: Id) -> Result<SendReport> {
+        use crate::messaging::NewMessage;
+        use dealerbase_domain::messaging::{Channel, Purpose};
+        let c = self.campaign_for(actor, id).await?;
+        let channel = match c.kind.as_str() {
+            "sms" => Channel::Sms,
+            "email" => Channel::Email,
+            other => {
+                return Err(ServiceError::invalid(ValidationError::new(
+                    "kind",
+                    other,
+                    Rule::OneOf {
+                        allowed: vec!["sms".into(), "email".into()],
+                    },
+                )));
+            }
+        };
+        if c.status == "draft" {
+            return Err(ServiceError::invalid(ValidationError::new(
+                "status",
+                &c.status,
+                Rule::OneOf {
+                    allowed: vec!["prepared".into(), "sent".into()],
+                },
+            )));
+        }
+        let now = self.clock.now();
+        let not_before = c.scheduled_at.map_or(now, |t| t.max(now));
+        let mut out = SendReport::default();
+        let mut after = 0;
+        loop {
+            let rows = self.db.marketing_sendable(id, after, 2000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            let messages: Vec<NewMessage> = rows
+                .iter()
+                .map(
+                    |(customer, store, subject, body, mobile, email)| NewMessage {
+                        idempotency_key: format!("campaign:{id}:{customer}"),
+                        store_id: *store,
+                        customer_id: Some(*customer),
+                        channel,
+                        purpose: Purpose::Marketing,
+                        to: match channel {
+                            Channel::Email => email.clone().unwrap_or_default(),
+                            _ => mobile.clone().unwrap_or_default(),
+                        },
+                        subject: (channel == Channel::Email).then(|| subject.clone()),
+                        body: body.clone(),
+                        campaign_id: Some(id),
+                        not_before,
+                    },
+                )
+                .collect();
+            let report = self.enqueue_messages(&messages).await?;
+            let statuses: Vec<(Id, &str)> = rows
+                .iter()
+                .zip(&report.messages)
+                .map(|(r, m)| {
+                    let status = match m.skip_reason.as_deref() {
+                        None => "queued",
+                        Some(reason) => RecipientStatus::parse("status", reason)
+                            .map(|s| s.code())
+                            .unwrap_or("no_consent"),
+                    };
+                    (r.0, status)
+                })
+                .collect();
+            for (_, st) in &statuses {
+                if *st == "queued" {
+                    out.queued += 1;
+                } else {
+                    out.skipped += 1;
+                    match out.skipped_by_reason.iter_mut().find(|x| x.0 == *st) {
+                        Some(x) => x.1 += 1,
+                        None => out.skipped_by_reason.push((st.to_string(), 1)),
+                    }
+                }
+            }
+            self.db
+                .set_marketing_recipient_statuses(id, &statuses, false, now)
+                .await?;
+            if rows.len() < 2000 {
+                break;
+            }
+        }
+        self.db
+            .set_marketing_recipient_statuses(id, &[], true, now)
+            .await?;
+        self.db
+            .audit(
+                Some(actor.staff_id),
+                "send",
                 "campaign",
                 Some(id),
                 &serde_json::to_string(&out).unwrap_or_default(),

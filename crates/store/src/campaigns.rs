@@ -228,6 +228,47 @@ impl Db {
     /// Stores the recipients and the phone tasks and marks the campaign prepared, in one
     /// transaction. A campaign already prepared is left as it is (returns false): preparing
     /// twice stores nothing twice. Each task's dedupe key is `campaign:<id>:<customer>`.
+    /// Recipients of a campaign still to be sent (prepared, not in the control group), by
+    /// customer id after `after`: (customer, store, subject, rendered text, mobile, email).
+    #[allow(clippy::type_complexity)]
+    pub async fn marketing_sendable(
+        &self,
+        id: Id,
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<(Id, Id, String, String, Option<String>, Option<String>)>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT r.customer_id, r.store_id, r.subject, r.rendered, c.mobile, c.email \
+             FROM marketing_recipient r JOIN customer c ON c.id = r.customer_id \
+             WHERE r.campaign_id = $1 AND r.customer_id > $2 AND r.status = 'prepared' AND r.control = FALSE \
+             ORDER BY r.customer_id LIMIT $3")
+            .bind(id).bind(after).bind(limit).fetch_all(p).await?))
+    }
+
+    /// Sets recipients' statuses (what the outbox made of their messages) in one
+    /// transaction; marks the campaign sent when `done`.
+    pub async fn set_marketing_recipient_statuses(
+        &self,
+        id: Id,
+        statuses: &[(Id, &str)],
+        done: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for (customer, status) in statuses {
+                sqlx::query("UPDATE marketing_recipient SET status = $3 WHERE campaign_id = $1 AND customer_id = $2")
+                    .bind(id).bind(customer).bind(*status).execute(&mut *tx).await?;
+            }
+            if done {
+                sqlx::query("UPDATE marketing_campaign SET status = 'sent', updated_at = $2 WHERE id = $1 AND status = 'prepared'")
+                    .bind(id).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     pub async fn prepare_marketing_campaign(
         &self,
         id: Id,

@@ -597,6 +597,7 @@ async fn openapi_document_matches_the_routes() {
         "POST /api/v1/campaigns",
         "POST /api/v1/campaigns/{id}/prepare",
         "POST /api/v1/campaigns/{id}/recipients/{customer_id}/invitation",
+        "POST /api/v1/campaigns/{id}/send",
         "POST /api/v1/customers",
         "POST /api/v1/customers/{id}/loyalty/adjust",
         "POST /api/v1/customers/{id}/loyalty/redeem",

@@ -1619,3 +1619,123 @@ async fn campaign_pages_create_preview_prepare_and_track_rsvps() {
     let (_, _, page) = b.send("GET", &loc, None).await;
     assert!(page.contains("已邀约"), "甲 is invited");
 }
+
+/// Sending a prepared SMS campaign hands every recipient outside the control group to the
+/// outbox: the one who consents is queued, the one whose number replied T (suppression
+/// list) and the one who withdrew consent are skipped with that reason; sending again adds
+/// nothing.
+async fn sending_a_campaign_goes_through_the_outbox_rules(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let seg = all_of_s01(&f).await;
+    let id = f
+        .svc
+        .create_campaign(m, &campaign_input("sms", seg, 25.0, 7))
+        .await
+        .expect("campaign")
+        .campaign
+        .id;
+    match f.svc.send_campaign(m, id).await {
+        Err(ServiceError::Invalid(e)) => assert_eq!(e[0].field, "status"),
+        other => panic!("a draft is not sent: {other:?}"),
+    }
+    f.svc.prepare_campaign(m, id).await.expect("prepare");
+    let recipients = async || {
+        f.svc
+            .campaign_recipients(m, id, 0, 100, Lang::Zh)
+            .await
+            .expect("recipients")
+            .items
+    };
+    let held: Vec<i64> = recipients()
+        .await
+        .iter()
+        .filter(|r| r.row.control)
+        .map(|r| r.row.customer_id)
+        .collect();
+    let mobiles = [
+        (w.jia, "13800000001"),
+        (w.yi, "13800000002"),
+        (w.bing, "13800000003"),
+        (w.ding, "13800000004"),
+    ];
+    let contacted: Vec<(i64, &str)> = mobiles
+        .iter()
+        .filter(|(c, _)| !held.contains(c))
+        .copied()
+        .collect();
+    assert_eq!((held.len(), contacted.len()), (1, 3));
+    let t0 = f.svc.clock.now() - chrono::Duration::days(30);
+    for (c, _) in &mobiles {
+        t.db.record_consent(*c, "marketing", "sms", "v1", None, t0)
+            .await
+            .expect("consent");
+    }
+    f.svc
+        .add_suppression(&f.admin, contacted[1].1, "回复T退订")
+        .await
+        .expect("suppress");
+    t.db.withdraw_consent(
+        contacted[2].0,
+        "marketing",
+        "sms",
+        t0 + chrono::Duration::days(1),
+    )
+    .await
+    .expect("withdraw");
+
+    let r = f.svc.send_campaign(m, id).await.expect("send");
+    assert_eq!((r.queued, r.skipped), (1, 2));
+    let mut reasons = r.skipped_by_reason.clone();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![("no_consent".to_string(), 1), ("suppressed".to_string(), 1)]
+    );
+    let rows = recipients().await;
+    let status = |c: i64| {
+        rows.iter()
+            .find(|r| r.row.customer_id == c)
+            .map(|r| r.row.status.clone())
+            .expect("recipient")
+    };
+    assert_eq!(status(contacted[0].0), "queued");
+    assert_eq!(status(contacted[1].0), "suppressed");
+    assert_eq!(status(contacted[2].0), "no_consent");
+    assert_eq!(status(held[0]), "held_out");
+    let v = f.svc.campaign(m, id, Lang::Zh).await.expect("view");
+    assert_eq!(v.campaign.status, "sent");
+    // Sending again (or after a crash) adds nothing.
+    let again = f.svc.send_campaign(m, id).await.expect("again");
+    assert_eq!((again.queued, again.skipped), (0, 0));
+    // The outbox: one queued message to the consenting number, with the campaign's text
+    // (signature and opt-out included), and the two skipped ones with their reasons.
+    let outbox = f
+        .svc
+        .outbox(
+            &f.admin,
+            dealerbase_store::messaging::OutboxFilter {
+                group_id: 0,
+                store_id: None,
+                status: None,
+                channel: None,
+                purpose: None,
+                page: 1,
+                per_page: 50,
+            },
+        )
+        .await
+        .expect("outbox")
+        .items;
+    let ours: Vec<_> = outbox
+        .iter()
+        .filter(|o| o.campaign_id == Some(id))
+        .collect();
+    assert_eq!(ours.len(), 3);
+    let queued: Vec<_> = ours.iter().filter(|o| o.status == "queued").collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].customer_id, Some(contacted[0].0));
+    assert!(queued[0].body.contains("回T退订"), "{}", queued[0].body);
+}
+both!(sending_a_campaign_goes_through_the_outbox_rules);

@@ -12,7 +12,7 @@ use dealerbase_domain::segment::Definition;
 use dealerbase_service::export::ExportFormat;
 use dealerbase_service::marketing::{
     CampaignInput, CampaignView, Evaluation, FieldView, MembersPage, PrepareReport, PreviewRow,
-    RecipientsPage, SAMPLE_SIZE, SegmentInput, SegmentView, field_catalogue,
+    RecipientsPage, SAMPLE_SIZE, SegmentInput, SegmentView, SendReport, field_catalogue,
 };
 use dealerbase_store::campaigns::CampaignRow;
 use dealerbase_store::{Id, Page};
@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(campaign))
         .routes(routes!(preview_campaign))
         .routes(routes!(prepare_campaign))
+        .routes(routes!(send_campaign))
         .routes(routes!(campaign_recipients))
         .routes(routes!(record_invitation))
 }
@@ -361,6 +362,24 @@ async fn prepare_campaign(
     Ok(Json(
         s.services
             .prepare_campaign(&a.actor, id)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+/// Sends a prepared SMS or e-mail campaign through the outbox (consent, suppression list,
+/// identical messages, frequency cap and sending hours are checked per message); each
+/// recipient's status says what became of its message. Sending again adds nothing.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/send", tag = "marketing", params(("id" = i64, Path)),
+    responses((status = 200, body = SendReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn send_campaign(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<SendReport>> {
+    Ok(Json(
+        s.services
+            .send_campaign(&a.actor, id)
             .await
             .map_err(|e| a.err(e))?,
     ))

@@ -1591,6 +1591,16 @@ const DICT: &[(&str, &str, &str)] = &[
         "年度复核最多降级数",
         "Most tiers dropped at the yearly review",
     ),
+    ("mkt.send", "发送", "Send"),
+    ("mkt.sent", "已发送", "Sent"),
+    (
+        "mkt.send_hint",
+        "逐条检查营销同意、免打扰名单、当日重复与频率上限，并只在门店发送时段内发出；对照组不发送。",
+        "Each message is checked for marketing consent, the suppression list, identical messages today and the frequency cap, and goes out only in the store's sending hours; the control group gets nothing.",
+    ),
+    ("mkt.send_report", "发送结果", "Sending"),
+    ("mkt.queued", "已进入发送队列", "Queued"),
+    ("mkt.skipped", "未发送", "Not sent"),
     // marketing segments and campaigns (issue 8)
     ("mkt.segments", "客户分群", "Segments"),
     ("mkt.new_segment", "新建分群", "New segment"),

@@ -463,7 +463,7 @@ impl BuilderPage {
 
 use dealerbase_domain::campaign::CampaignKind;
 use dealerbase_service::marketing::{
-    CampaignInput, CampaignView, PrepareReport, PreviewRow, RecipientView,
+    CampaignInput, CampaignView, PrepareReport, PreviewRow, RecipientView, SendReport,
 };
 use dealerbase_store::campaigns::CampaignRow;
 
@@ -610,6 +610,7 @@ struct CampaignPage {
     preview: Vec<PreviewRow>,
     recipients: Vec<RecipientView>,
     report: Option<PrepareReport>,
+    sent: Option<SendReport>,
     invitations: bool,
     errors: Vec<String>,
 }
@@ -627,6 +628,7 @@ async fn campaign_page(
     web: &Web,
     id: i64,
     report: Option<PrepareReport>,
+    sent: Option<SendReport>,
     errors: Vec<String>,
 ) -> PageResult {
     let actor = &web.user.actor;
@@ -665,6 +667,7 @@ async fn campaign_page(
             preview,
             recipients,
             report,
+            sent,
             invitations,
             errors,
         },
@@ -674,7 +677,7 @@ async fn campaign_page(
 
 /// A campaign: figures, the preview of the first messages, prepare, recipients.
 pub async fn campaign(State(s): State<AppState>, web: Web, PathId(id): PathId) -> PageResult {
-    campaign_page(&s, &web, id, None, Vec::new()).await
+    campaign_page(&s, &web, id, None, None, Vec::new()).await
 }
 
 pub async fn prepare_campaign(
@@ -689,7 +692,32 @@ pub async fn prepare_campaign(
         .prepare_campaign(&web.user.actor, id)
         .await
         .map_err(|e| web.err(e))?;
-    campaign_page(&s, &web, id, Some(r), Vec::new()).await
+    campaign_page(&s, &web, id, Some(r), None, Vec::new()).await
+}
+
+/// Sends a prepared SMS or e-mail campaign through the outbox; the page shows what became
+/// of each recipient's message.
+pub async fn send_campaign(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+    F(f): F<CsrfForm>,
+) -> PageResult {
+    web.check_csrf(&f.csrf)?;
+    match s.services.send_campaign(&web.user.actor, id).await {
+        Ok(r) => campaign_page(&s, &web, id, None, Some(r), Vec::new()).await,
+        Err(dealerbase_service::ServiceError::Invalid(errs)) => {
+            let m = errs.iter().map(|e| e.message(web.lang())).collect();
+            campaign_page(&s, &web, id, None, None, m).await
+        }
+        Err(e) => Err(web.err(e)),
+    }
+}
+
+impl CampaignPage {
+    fn send_label(&self, code: &str) -> String {
+        self.status_label(code)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -723,7 +751,7 @@ pub async fn invitation(
         Ok(_) => Ok(Redirect::to(&format!("/marketing/campaigns/{id}")).into_response()),
         Err(e @ ServiceError::Invalid(_)) => {
             let m = messages(&e, web.lang());
-            campaign_page(&s, &web, id, None, m).await
+            campaign_page(&s, &web, id, None, None, m).await
         }
         Err(e) => Err(web.err(e)),
     }

@@ -236,6 +236,10 @@ pub fn router() -> Router<AppState> {
             post(marketing::prepare_campaign),
         )
         .route(
+            "/marketing/campaigns/{id}/send",
+            post(marketing::send_campaign),
+        )
+        .route(
             "/marketing/campaigns/{id}/invitation",
             post(marketing::invitation),
         )
