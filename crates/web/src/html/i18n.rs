@@ -1316,6 +1316,10 @@ const DICT: &[(&str, &str, &str)] = &[
     ("nav.mgmt_dashboard", "经营看板", "Management dashboard"),
     ("nav.costs", "运营费用", "Operating costs"),
     ("nav.targets", "目标管理", "Targets"),
+    ("nav.segments", "客户分群", "Segments"),
+    ("nav.campaigns", "营销活动", "Campaigns"),
+    ("nav.messages", "消息发件箱", "Outbox"),
+    ("nav.loyalty", "会员积分设置", "Loyalty settings"),
     ("mgmt.kpis_title", "经营指标", "KPIs"),
     (
         "mgmt.costs_title",

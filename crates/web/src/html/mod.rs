@@ -626,26 +626,30 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     const MGMT: (&str, &str) = ("/management/dashboard", "nav.mgmt_dashboard");
     const COSTS: (&str, &str) = ("/management/costs", "nav.costs");
     const TARGETS: (&str, &str) = ("/management/targets", "nav.targets");
+    const SEGMENTS: (&str, &str) = ("/marketing/segments", "nav.segments");
+    const CAMPAIGNS: (&str, &str) = ("/marketing/campaigns", "nav.campaigns");
+    const MESSAGES: (&str, &str) = ("/messages", "nav.messages");
+    const LOYALTY: (&str, &str) = ("/loyalty/settings", "nav.loyalty");
     match role {
         Role::SalesConsultant => &[TODAY, SHOWROOM, CUSTOMERS, LEADS, REPORT],
         Role::SalesManager => &[
             TODAY, DASH, SHOWROOM, CUSTOMERS, LEADS, DEFEATS, REPORT, ANALYTICS, TRAFFIC, CALLS,
-            MINING, SETTINGS, IMPORTS, MGMT, KPIS, TARGETS,
+            MINING, SETTINGS, IMPORTS, MGMT, KPIS, TARGETS, SEGMENTS, CAMPAIGNS, MESSAGES,
         ],
         Role::ServiceAdvisor => &[TODAY, CALLS, APPTS, CUSTOMERS, COMPLAINTS],
         Role::CareSpecialist => &[TODAY, CALLS, RENEWALS, COMPLAINTS, CUSTOMERS, AS_KPI, MGMT],
-        Role::Marketing => &[DASH, CUSTOMERS, MINING],
+        Role::Marketing => &[DASH, CUSTOMERS, MINING, SEGMENTS, CAMPAIGNS, MESSAGES],
         Role::GeneralManager => &[
             DASH, TODAY, CUSTOMERS, LEADS, DEFEATS, ANALYTICS, TRAFFIC, COMPLAINTS, AS_KPI, MINING,
-            SETTINGS, IMPORTS, MGMT, KPIS, COSTS, TARGETS,
+            SETTINGS, IMPORTS, MGMT, KPIS, COSTS, TARGETS, SEGMENTS, CAMPAIGNS, MESSAGES, LOYALTY,
         ],
         Role::Group => &[
             DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, IMPORTS, MGMT, KPIS, COSTS,
-            TARGETS,
+            TARGETS, SEGMENTS, CAMPAIGNS, MESSAGES, LOYALTY,
         ],
         Role::Admin => &[
             DASH, CUSTOMERS, LEADS, ANALYTICS, TRAFFIC, AS_KPI, MINING, SETTINGS, USERS, STORES,
-            AUDIT, IMPORTS, MGMT, KPIS, COSTS, TARGETS,
+            AUDIT, IMPORTS, MGMT, KPIS, COSTS, TARGETS, SEGMENTS, CAMPAIGNS, MESSAGES, LOYALTY,
         ],
     }
 }
