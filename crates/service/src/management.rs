@@ -1515,6 +1515,9 @@ const AFTERSALES_TILES: &[&str] = &[
     "complaint_closure_rate",
     "csi_satisfaction_rate",
 ];
+/// KPIs the monthly report leaves to their own page: each value looks at every visit of
+/// the months around the period (a group's takes seconds on ten million work orders).
+const NOT_IN_REPORT: &[&str] = &["churn_rate", "retention_rate"];
 const REPORT_STORE_KPIS: &[&str] = &[
     "orders",
     "conversion_rate",
@@ -1643,7 +1646,7 @@ impl Services {
         let (_, period, scope) = self.kpi_resolve(actor, &kq("orders")).await?;
         let mut values = Vec::new();
         for def in kpi::CATALOGUE {
-            if scope.staff.is_some() && !def.per_staff {
+            if (scope.staff.is_some() && !def.per_staff) || NOT_IN_REPORT.contains(&def.id) {
                 continue;
             }
             values.push(self.kpi_value(actor, &kq(def.id)).await?);

@@ -25,3 +25,7 @@ CREATE TABLE sales_fact_state (
     built_at {{ts}}
 );
 INSERT INTO sales_fact_state (id, built_until, built_at) VALUES (1, NULL, NULL);
+
+-- The churn cohort and the retention rate (KPI catalogue) look for a customer's other
+-- visits to the same store around each visit.
+CREATE INDEX work_order_customer_store_settled ON work_order (customer_id, store_id, settled_on);

@@ -75,7 +75,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         15,
-        "the sales funnel by day",
+        "the sales funnel by day; customer visits by store",
         include_str!("../migrations/0015_sales_day_fact.sql"),
     ),
 ];
