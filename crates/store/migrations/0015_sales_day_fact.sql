@@ -13,10 +13,9 @@ CREATE TABLE sales_day_fact (
     consultant_id BIGINT NOT NULL,
     a BIGINT NOT NULL,
     b BIGINT NOT NULL,
-    c BIGINT NOT NULL,
-    -- Clustered by day (SQLite: WITHOUT ROWID): a period is one range of the table.
-    PRIMARY KEY (day, store_id, part, source, model_id, consultant_id)
-){{no_rowid}};
+    c BIGINT NOT NULL
+);
+CREATE INDEX sales_day_fact_day ON sales_day_fact (day, store_id);
 CREATE INDEX sales_day_fact_store_day ON sales_day_fact (store_id, day);
 
 -- One row: the first day the facts do not cover (NULL: never built).
