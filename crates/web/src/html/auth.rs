@@ -1,5 +1,6 @@
 //! Signing in and out, the language switch, and changing one's password.
 
+use super::CsrfForm;
 use super::{Ctx, F, PageError, PageResult, Q, Web, i18n, render, safe_next, start_page};
 use crate::AppState;
 use crate::session::{
@@ -158,18 +159,11 @@ pub async fn login(State(s): State<AppState>, headers: HeaderMap, F(f): F<LoginF
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfOnly {
-    #[serde(rename = "_csrf")]
-    csrf: String,
-}
-
 pub async fn logout(
     State(s): State<AppState>,
     headers: HeaderMap,
     web: Web,
-    F(f): F<CsrfOnly>,
+    F(f): F<CsrfForm>,
 ) -> PageResult {
     web.check_csrf(&f.csrf)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {

@@ -2,6 +2,7 @@
 //! and vehicle forms. A rejected form is shown again with what was typed and a message
 //! under each wrong field, in the user's language.
 
+use super::CsrfForm;
 use super::{Ctx, F, PageError, PageResult, PathId, Q, Web, chart, nonempty, parse_id, render};
 use crate::AppState;
 use askama::Template;
@@ -213,13 +214,6 @@ async fn page_360(
 
 pub async fn show(State(s): State<AppState>, web: Web, PathId(id): PathId) -> PageResult {
     page_360(&s, &web, id, None).await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
 }
 
 /// Shows the full mobile and ID number to a permitted role; the service writes the

@@ -5,6 +5,7 @@
 //! sample of 20, masked), save. The tree edits are the domain's (`Definition::add_at`,
 //! `remove_at`); counting and saving are the service's.
 
+use super::CsrfForm;
 use super::{Ctx, F, PageResult, PathId, Web, nonempty, render};
 use crate::AppState;
 use askama::Template;
@@ -381,13 +382,6 @@ pub async fn segment_action(
     F(f): F<BuilderForm>,
 ) -> PageResult {
     act(&s, &web, Some(id), f).await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
 }
 
 /// Freezes the current members as the segment's list.

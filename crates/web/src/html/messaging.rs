@@ -2,6 +2,7 @@
 //! proof): GET shows what will happen and changes nothing — mail scanners open links —
 //! and POST confirms.
 
+use super::CsrfForm;
 use super::{F, Q, i18n, render};
 use crate::AppState;
 use crate::session::lang_of;
@@ -236,13 +237,6 @@ pub async fn outbox(State(s): State<AppState>, web: Web, Q(q): Q<OutboxParams>) 
         error,
     };
     Ok(render(status, &p, lang))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
 }
 
 pub async fn retry(

@@ -2,6 +2,7 @@
 //! is a campaign target list (`/mining/customers`, with export and "create call list"), and
 //! the administrator's "run now". Charts are drawn here from the service's numbers.
 
+use super::CsrfForm;
 use super::chart::{self, Series, XyOptions};
 use super::{Ctx, F, PageResult, Q, Web, i18n, nonempty, parse_id, render, url_encode};
 use crate::AppState;
@@ -502,16 +503,9 @@ pub async fn dashboard(State(s): State<AppState>, web: Web, Q(q): Q<DashQuery>) 
     Ok(render(StatusCode::OK, &page, lang))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfOnly {
-    #[serde(rename = "_csrf")]
-    csrf: String,
-}
-
 /// An administrator starts today's snapshot; it runs in the background and the page
 /// says so (the snapshot shows once complete).
-pub async fn run(State(s): State<AppState>, web: Web, F(f): F<CsrfOnly>) -> PageResult {
+pub async fn run(State(s): State<AppState>, web: Web, F(f): F<CsrfForm>) -> PageResult {
     web.check_csrf(&f.csrf)?;
     let answer = s
         .services

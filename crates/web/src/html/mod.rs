@@ -654,6 +654,14 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// A form that carries only its CSRF token (buttons that post an action).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    pub csrf: String,
+}
+
 /// The first page after signing in.
 pub fn start_page(role: Role) -> &'static str {
     nav_for(role)
