@@ -12,6 +12,7 @@ code_enum! {
     pub enum CampaignKind {
         Sms = "sms", "短信", "SMS";
         Email = "email", "邮件", "Email";
+        SmsEmail = "sms_email", "短信+邮件", "SMS + e-mail";
         Phone = "phone", "电话外呼", "Phone calls";
         TestDrive = "test_drive", "试驾活动", "Test-drive campaign";
         Event = "event", "活动邀约", "Event";
@@ -19,6 +20,25 @@ code_enum! {
 }
 
 impl CampaignKind {
+    /// The channels the outbox sends on (none for calls and invitations, which become tasks
+    /// and invitation records).
+    pub fn message_channels(self) -> &'static [crate::messaging::Channel] {
+        use crate::messaging::Channel::{Email, Sms};
+        match self {
+            CampaignKind::Sms => &[Sms],
+            CampaignKind::Email => &[Email],
+            CampaignKind::SmsEmail => &[Sms, Email],
+            _ => &[],
+        }
+    }
+    pub fn sends_sms(self) -> bool {
+        self.message_channels()
+            .contains(&crate::messaging::Channel::Sms)
+    }
+    pub fn sends_email(self) -> bool {
+        self.message_channels()
+            .contains(&crate::messaging::Channel::Email)
+    }
     /// Test drives and events track invitation, RSVP and attendance per recipient.
     pub fn has_invitations(self) -> bool {
         matches!(self, CampaignKind::TestDrive | CampaignKind::Event)
@@ -345,5 +365,7 @@ mod tests {
         );
         assert!(CampaignKind::Event.has_invitations());
         assert!(!CampaignKind::Sms.has_invitations());
+        assert!(CampaignKind::SmsEmail.sends_sms() && CampaignKind::SmsEmail.sends_email());
+        assert!(!CampaignKind::Phone.sends_sms() && !CampaignKind::Sms.sends_email());
     }
 }

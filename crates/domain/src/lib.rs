@@ -4,6 +4,7 @@
 //! reading of the system clock). Rules that depend on the date take a [`Clock`] or a date.
 
 pub mod aftersales;
+pub mod attribution;
 pub mod campaign;
 pub mod class;
 pub mod clock;

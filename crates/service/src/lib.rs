@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod aftersales;
 pub mod auth;
+pub mod campaign_results;
 pub mod customer360;
 pub mod export;
 pub mod import;

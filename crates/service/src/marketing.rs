@@ -273,7 +273,7 @@ impl Services {
 
     /// The segment if the actor may see it: same group, and for store roles a segment of
     /// their store or of the group.
-    async fn segment_for(&self, actor: &Actor, id: Id) -> Result<SegmentRow> {
+    pub(crate) async fn segment_for(&self, actor: &Actor, id: Id) -> Result<SegmentRow> {
         self.check_marketing(actor)?;
         let not_found = || ServiceError::NotFound {
             entity: "segment",
@@ -629,7 +629,7 @@ pub const MAX_CONTROL_PCT: f64 = 50.0;
 #[serde(default)]
 pub struct CampaignInput {
     pub name: String,
-    /// sms | email | phone | test_drive | event
+    /// sms | email | sms_email | phone | test_drive | event
     pub kind: String,
     pub segment_id: Option<Id>,
     pub scheduled_at: Option<String>,
@@ -643,7 +643,13 @@ pub struct CampaignInput {
     pub sms_template: Option<String>,
     pub email_subject: Option<String>,
     pub email_body: Option<String>,
+    /// Days in which a visit, work order, order or test drive counts as a response
+    /// (1–365, default 30).
+    pub response_window_days: Option<i64>,
 }
+
+/// The default response window, in days.
+pub const DEFAULT_RESPONSE_WINDOW: i64 = 30;
 
 /// A campaign as read, with its recipients by status.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -664,6 +670,8 @@ pub struct PreviewRow {
     pub mobile: Option<String>,
     pub subject: String,
     pub text: String,
+    /// The e-mail body of an SMS + e-mail campaign (the SMS text is `text`).
+    pub email_text: String,
 }
 
 /// What `prepare` did.
@@ -767,7 +775,7 @@ fn values_of(f: &RecipientFacts, car: Option<&CarFacts>) -> TemplateValues {
 }
 
 impl Services {
-    async fn campaign_for(&self, actor: &Actor, id: Id) -> Result<CampaignRow> {
+    pub(crate) async fn campaign_for(&self, actor: &Actor, id: Id) -> Result<CampaignRow> {
         self.check_marketing(actor)?;
         let not_found = || ServiceError::NotFound {
             entity: "campaign",
@@ -882,17 +890,26 @@ impl Services {
                 errors.push(e);
             }
         }
-        match kind {
-            Some(CampaignKind::Sms) if sms.is_empty() => {
-                errors.push(ValidationError::new("sms_template", "", Rule::Required))
+        if let Some(k) = kind {
+            for (needed, field, t) in [
+                (k.sends_sms(), "sms_template", &sms),
+                (k.sends_email(), "email_subject", &subject),
+                (k.sends_email(), "email_body", &body),
+            ] {
+                if needed && t.is_empty() {
+                    errors.push(ValidationError::new(field, "", Rule::Required));
+                }
             }
-            Some(CampaignKind::Email) if subject.is_empty() => {
-                errors.push(ValidationError::new("email_subject", "", Rule::Required))
-            }
-            Some(CampaignKind::Email) if body.is_empty() => {
-                errors.push(ValidationError::new("email_body", "", Rule::Required))
-            }
-            _ => {}
+        }
+        let window = input
+            .response_window_days
+            .unwrap_or(DEFAULT_RESPONSE_WINDOW);
+        if !(1..=365).contains(&window) {
+            errors.push(ValidationError::new(
+                "response_window_days",
+                window.to_string(),
+                Rule::OutOfRange { min: 1, max: 365 },
+            ));
         }
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));
@@ -919,6 +936,7 @@ impl Services {
                     sms_template: &sms,
                     email_subject: &subject,
                     email_body: &body,
+                    response_window_days: window,
                     created_by: actor.staff_id,
                 },
                 now,
@@ -967,26 +985,33 @@ impl Services {
             .await?)
     }
 
+    /// The e-mail subject, the main text (SMS text, or the e-mail body of an e-mail
+    /// campaign, or the call / invitation script) and, for SMS + e-mail, the e-mail body.
     fn render_for(
         c: &CampaignRow,
         f: &RecipientFacts,
         car: Option<&CarFacts>,
-    ) -> Result<(String, String)> {
+    ) -> Result<(String, String, String)> {
         let v = values_of(f, car);
-        let (subject, body) = match c.kind.as_str() {
-            "email" => (
-                camp::render("email_subject", &c.email_subject, &v),
-                camp::render("email_body", &c.email_body, &v),
+        let r = |field: &str, t: &str| camp::render(field, t, &v).map_err(ServiceError::invalid);
+        let kind = CampaignKind::parse("kind", &c.kind).map_err(ServiceError::invalid)?;
+        Ok(match kind {
+            CampaignKind::Email => (
+                r("email_subject", &c.email_subject)?,
+                r("email_body", &c.email_body)?,
+                String::new(),
+            ),
+            CampaignKind::SmsEmail => (
+                r("email_subject", &c.email_subject)?,
+                r("sms_template", &c.sms_template)?,
+                r("email_body", &c.email_body)?,
             ),
             _ => (
-                Ok(String::new()),
-                camp::render("sms_template", &c.sms_template, &v),
+                String::new(),
+                r("sms_template", &c.sms_template)?,
+                String::new(),
             ),
-        };
-        Ok((
-            subject.map_err(ServiceError::invalid)?,
-            body.map_err(ServiceError::invalid)?,
-        ))
+        })
     }
 
     async fn facts(&self, ids: &[Id]) -> Result<(Vec<RecipientFacts>, HashMap<Id, CarFacts>)> {
@@ -1009,13 +1034,15 @@ impl Services {
         facts
             .iter()
             .map(|f| {
-                let (subject, text) = Self::render_for(&c, f, cars.get(&f.customer_id))?;
+                let (subject, text, email_text) =
+                    Self::render_for(&c, f, cars.get(&f.customer_id))?;
                 Ok(PreviewRow {
                     customer_id: f.customer_id,
                     name: f.name.clone(),
                     mobile: f.mobile.as_deref().map(mask_mobile),
                     subject,
                     text,
+                    email_text,
                 })
             })
             .collect()
@@ -1073,12 +1100,12 @@ impl Services {
             let consent = f.marketing_consent == 1 && f.do_not_contact == 0;
             let status = if is_control {
                 RecipientStatus::HeldOut
-            } else if matches!(kind, CampaignKind::Sms | CampaignKind::Email) || consent {
+            } else if !kind.message_channels().is_empty() || consent {
                 RecipientStatus::Prepared
             } else {
                 RecipientStatus::NoConsent
             };
-            let (subject, rendered) = Self::render_for(&c, f, car)?;
+            let (subject, rendered, rendered_email) = Self::render_for(&c, f, car)?;
             if kind == CampaignKind::Phone && status == RecipientStatus::Prepared {
                 tasks.push(NewTask {
                     store_id: f.store_id,
@@ -1106,6 +1133,7 @@ impl Services {
                 status: status.code(),
                 subject,
                 rendered,
+                rendered_email,
             });
         }
         out.recipients = rows.len() as i64;
@@ -1146,19 +1174,17 @@ impl Services {
         use crate::messaging::NewMessage;
         use dealerbase_domain::messaging::{Channel, Purpose};
         let c = self.campaign_for(actor, id).await?;
-        let channel = match c.kind.as_str() {
-            "sms" => Channel::Sms,
-            "email" => Channel::Email,
-            other => {
-                return Err(ServiceError::invalid(ValidationError::new(
-                    "kind",
-                    other,
-                    Rule::OneOf {
-                        allowed: vec!["sms".into(), "email".into()],
-                    },
-                )));
-            }
-        };
+        let kind = CampaignKind::parse("kind", &c.kind).map_err(ServiceError::invalid)?;
+        let channels = kind.message_channels();
+        if channels.is_empty() {
+            return Err(ServiceError::invalid(ValidationError::new(
+                "kind",
+                &c.kind,
+                Rule::OneOf {
+                    allowed: vec!["sms".into(), "email".into(), "sms_email".into()],
+                },
+            )));
+        }
         if c.status == "draft" {
             return Err(ServiceError::invalid(ValidationError::new(
                 "status",
@@ -1170,44 +1196,58 @@ impl Services {
         }
         let now = self.clock.now();
         let not_before = c.scheduled_at.map_or(now, |t| t.max(now));
+        // One message per recipient and channel; a single-channel campaign keeps the key
+        // `campaign:<id>:<customer>`, two channels add `:sms` / `:email`.
+        let key = |customer: Id, ch: Channel| match channels.len() {
+            1 => format!("campaign:{id}:{customer}"),
+            _ => format!("campaign:{id}:{customer}:{}", ch.code()),
+        };
         let mut out = SendReport::default();
         let mut after = 0;
         loop {
             let rows = self.db.marketing_sendable(id, after, 2000).await?;
             let Some(last) = rows.last() else { break };
-            after = last.0;
-            let messages: Vec<NewMessage> = rows
-                .iter()
-                .map(
-                    |(customer, store, subject, body, mobile, email)| NewMessage {
-                        idempotency_key: format!("campaign:{id}:{customer}"),
-                        store_id: *store,
-                        customer_id: Some(*customer),
-                        channel,
+            after = last.customer_id;
+            let mut messages: Vec<NewMessage> = Vec::with_capacity(rows.len() * channels.len());
+            for r in &rows {
+                for &ch in channels {
+                    let email = ch == Channel::Email;
+                    messages.push(NewMessage {
+                        idempotency_key: key(r.customer_id, ch),
+                        store_id: r.store_id,
+                        customer_id: Some(r.customer_id),
+                        channel: ch,
                         purpose: Purpose::Marketing,
-                        to: match channel {
-                            Channel::Email => email.clone().unwrap_or_default(),
-                            _ => mobile.clone().unwrap_or_default(),
+                        to: if email { &r.email } else { &r.mobile }
+                            .clone()
+                            .unwrap_or_default(),
+                        subject: email.then(|| r.subject.clone()),
+                        body: if email && kind == CampaignKind::SmsEmail {
+                            r.rendered_email.clone()
+                        } else {
+                            r.rendered.clone()
                         },
-                        subject: (channel == Channel::Email).then(|| subject.clone()),
-                        body: body.clone(),
                         campaign_id: Some(id),
                         not_before,
-                    },
-                )
-                .collect();
+                    });
+                }
+            }
             let report = self.enqueue_messages(&messages).await?;
+            // A recipient is queued when any of their messages is; otherwise the reason
+            // the first channel's message was skipped.
             let statuses: Vec<(Id, &str)> = rows
                 .iter()
-                .zip(&report.messages)
-                .map(|(r, m)| {
-                    let status = match m.skip_reason.as_deref() {
-                        None => "queued",
-                        Some(reason) => RecipientStatus::parse("status", reason)
-                            .map(|s| s.code())
-                            .unwrap_or("no_consent"),
+                .zip(report.messages.chunks(channels.len()))
+                .map(|(r, ms)| {
+                    let status = if ms.iter().any(|m| m.skip_reason.is_none()) {
+                        "queued"
+                    } else {
+                        ms.first()
+                            .and_then(|m| m.skip_reason.as_deref())
+                            .and_then(|reason| RecipientStatus::parse("status", reason).ok())
+                            .map_or("no_consent", |s| s.code())
                     };
-                    (r.0, status)
+                    (r.customer_id, status)
                 })
                 .collect();
             for (_, st) in &statuses {
@@ -1229,7 +1269,7 @@ impl Services {
             }
         }
         self.db
-            .set_marketing_recipient_statuses(id, &[], true, now)
+            .set_marketing_recipient_statuses(id, &[], true, not_before)
             .await?;
         self.db
             .audit(

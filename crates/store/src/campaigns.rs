@@ -28,7 +28,7 @@ pub struct CampaignRow {
     pub sms_template: String,
     pub email_subject: String,
     pub email_body: String,
-    /// draft | prepared
+    /// draft | prepared | sent
     pub status: String,
     pub prepared_at: Option<DateTime<Utc>>,
     pub recipients: i64,
@@ -36,6 +36,12 @@ pub struct CampaignRow {
     pub created_by: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Days of the response window (the day it went out and the days after).
+    pub response_window_days: i64,
+    /// When the messages were handed to the outbox.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When the stored results were computed.
+    pub results_at: Option<DateTime<Utc>>,
 }
 
 /// A new campaign (status draft).
@@ -54,6 +60,7 @@ pub struct NewCampaign<'a> {
     pub sms_template: &'a str,
     pub email_subject: &'a str,
     pub email_body: &'a str,
+    pub response_window_days: i64,
     pub created_by: Id,
 }
 
@@ -95,6 +102,30 @@ pub struct NewRecipient {
     pub status: &'static str,
     pub subject: String,
     pub rendered: String,
+    /// The e-mail body of an SMS + e-mail recipient.
+    pub rendered_email: String,
+}
+
+/// A recipient whose message is still to be handed to the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Sendable {
+    pub customer_id: Id,
+    pub store_id: Id,
+    pub subject: String,
+    pub rendered: String,
+    pub rendered_email: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A record of a recipient that may be a response, on its China day: `kind` is visit,
+/// work_order, order or test_drive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseRecord {
+    pub customer_id: Id,
+    pub kind: &'static str,
+    pub day: NaiveDate,
+    pub revenue_fen: i64,
 }
 
 /// A stored recipient with the customer's name and mobile (as stored: the service masks).
@@ -128,6 +159,10 @@ const BATCH: usize = 500;
 /// Ids per lookup of recipient facts.
 const FACT_CHUNK: usize = 1000;
 
+fn china_start(d: NaiveDate) -> DateTime<Utc> {
+    (d.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::hours(8)).and_utc()
+}
+
 fn id_list(q: &mut Sql, ids: &[Id]) {
     q.push("(");
     for (i, id) in ids.iter().enumerate() {
@@ -147,11 +182,11 @@ impl Db {
     ) -> Result<Id> {
         on_pool!(self, p => Ok(sqlx::query_scalar::<_, i64>(
             "INSERT INTO marketing_campaign (group_id, store_id, name, kind, segment_id, scheduled_at, budget_fen, cost_per_contact_fen, \
-               control_pct, seed, sms_template, email_subject, email_body, status, created_by, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'draft',$14,$15,$15) RETURNING id")
+               control_pct, seed, sms_template, email_subject, email_body, status, created_by, created_at, updated_at, response_window_days) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'draft',$14,$15,$15,$16) RETURNING id")
             .bind(c.group_id).bind(c.store_id).bind(c.name).bind(c.kind).bind(c.segment_id).bind(c.scheduled_at)
             .bind(c.budget_fen).bind(c.cost_per_contact_fen).bind(c.control_pct).bind(c.seed)
-            .bind(c.sms_template).bind(c.email_subject).bind(c.email_body).bind(c.created_by).bind(now)
+            .bind(c.sms_template).bind(c.email_subject).bind(c.email_body).bind(c.created_by).bind(now).bind(c.response_window_days)
             .fetch_one(p).await?))
     }
 
@@ -229,16 +264,10 @@ impl Db {
     /// transaction. A campaign already prepared is left as it is (returns false): preparing
     /// twice stores nothing twice. Each task's dedupe key is `campaign:<id>:<customer>`.
     /// Recipients of a campaign still to be sent (prepared, not in the control group), by
-    /// customer id after `after`: (customer, store, subject, rendered text, mobile, email).
-    #[allow(clippy::type_complexity)]
-    pub async fn marketing_sendable(
-        &self,
-        id: Id,
-        after: Id,
-        limit: i64,
-    ) -> Result<Vec<(Id, Id, String, String, Option<String>, Option<String>)>> {
-        Ok(on_pool!(self, p => sqlx::query_as(
-            "SELECT r.customer_id, r.store_id, r.subject, r.rendered, c.mobile, c.email \
+    /// customer id after `after`.
+    pub async fn marketing_sendable(&self, id: Id, after: Id, limit: i64) -> Result<Vec<Sendable>> {
+        Ok(on_pool!(self, p => sqlx::query_as::<_, Sendable>(
+            "SELECT r.customer_id, r.store_id, r.subject, r.rendered, r.rendered_email, c.mobile, c.email \
              FROM marketing_recipient r JOIN customer c ON c.id = r.customer_id \
              WHERE r.campaign_id = $1 AND r.customer_id > $2 AND r.status = 'prepared' AND r.control = FALSE \
              ORDER BY r.customer_id LIMIT $3")
@@ -261,7 +290,7 @@ impl Db {
                     .bind(id).bind(customer).bind(*status).execute(&mut *tx).await?;
             }
             if done {
-                sqlx::query("UPDATE marketing_campaign SET status = 'sent', updated_at = $2 WHERE id = $1 AND status = 'prepared'")
+                sqlx::query("UPDATE marketing_campaign SET status = 'sent', sent_at = $2, updated_at = $2 WHERE id = $1 AND status = 'prepared'")
                     .bind(id).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -287,13 +316,14 @@ impl Db {
                 return Ok(false);
             }
             for batch in rows.chunks(BATCH) {
-                let mut q = Sql::new("INSERT INTO marketing_recipient (campaign_id, customer_id, store_id, vehicle_id, control, status, subject, rendered) VALUES ");
+                let mut q = Sql::new("INSERT INTO marketing_recipient (campaign_id, customer_id, store_id, vehicle_id, control, status, subject, rendered, rendered_email) VALUES ");
                 for (i, r) in batch.iter().enumerate() {
                     if i > 0 { q.push(", "); }
                     q.push("(").bind_i64(id).push(", ").bind_i64(r.customer_id).push(", ").bind_i64(r.store_id).push(", ");
                     match r.vehicle_id { Some(v) => { q.bind_i64(v); } None => { q.push("NULL"); } }
                     q.push(if r.control { ", TRUE, " } else { ", FALSE, " });
-                    q.bind_text(r.status).push(", ").bind_text(r.subject.clone()).push(", ").bind_text(r.rendered.clone()).push(")");
+                    q.bind_text(r.status).push(", ").bind_text(r.subject.clone()).push(", ").bind_text(r.rendered.clone())
+                        .push(", ").bind_text(r.rendered_email.clone()).push(")");
                 }
                 let sql = q.text.clone();
                 bind_args!(sqlx::query(AssertSqlSafe(sql)), q.args).execute(&mut *tx).await?;
@@ -395,6 +425,147 @@ impl Db {
         on_pool!(self, p => Ok(sqlx::query_as::<_, (String, bool)>(
             "SELECT status, control FROM marketing_recipient WHERE campaign_id = $1 AND customer_id = $2")
             .bind(id).bind(customer_id).fetch_optional(p).await?))
+    }
+
+    /// The recipients of a campaign: (customer, held out).
+    pub async fn marketing_recipient_ids(&self, id: Id) -> Result<Vec<(Id, bool)>> {
+        on_pool!(self, p => Ok(sqlx::query_as::<_, (Id, bool)>(
+            "SELECT customer_id, control FROM marketing_recipient WHERE campaign_id = $1 ORDER BY customer_id")
+            .bind(id).fetch_all(p).await?))
+    }
+
+    /// The contacts a campaign made: (customer, channel) for every message the outbox sent
+    /// (sent or delivered), every call task done (phone) and every invitation given
+    /// (test drives and events, by phone).
+    pub async fn marketing_contacts(&self, id: Id) -> Result<Vec<(Id, String)>> {
+        on_pool!(self, p => Ok(sqlx::query_as::<_, (Id, String)>(
+            "SELECT m.customer_id, m.channel FROM message_outbox m \
+               WHERE m.campaign_id = $1 AND m.customer_id IS NOT NULL AND m.status IN ('sent', 'delivered') \
+             UNION ALL SELECT r.customer_id, 'phone' FROM marketing_recipient r JOIN task t ON t.id = r.task_id \
+               WHERE r.campaign_id = $1 AND t.status = 'done' \
+             UNION ALL SELECT r.customer_id, 'phone' FROM marketing_recipient r \
+               WHERE r.campaign_id = $1 AND r.invited_at IS NOT NULL AND r.task_id IS NULL")
+            .bind(id).fetch_all(p).await?))
+    }
+
+    /// The visits, work orders (not cancelled; revenue when settled), orders (not
+    /// cancelled) and test drives (done) of these customers on China days `from` ≤ day <
+    /// `until`.
+    pub async fn response_records(
+        &self,
+        ids: &[Id],
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<ResponseRecord>> {
+        let (t0, t1) = (china_start(from), china_start(until));
+        let mut out = Vec::new();
+        for chunk in ids.chunks(FACT_CHUNK) {
+            let dated: [(&'static str, &str); 2] = [
+                (
+                    "work_order",
+                    "SELECT customer_id, opened_on, CASE WHEN status = 'settled' THEN total_fen ELSE 0 END FROM work_order \
+                   WHERE status <> 'cancelled' AND opened_on >= $1 AND opened_on < $2 AND customer_id IN ",
+                ),
+                (
+                    "order",
+                    "SELECT customer_id, ordered_on, price_fen FROM sales_order \
+                   WHERE status <> 'cancelled' AND ordered_on >= $1 AND ordered_on < $2 AND customer_id IN ",
+                ),
+            ];
+            for (kind, head) in dated {
+                let mut q = Sql::new(head);
+                q.args.push(Arg::Date(from));
+                q.args.push(Arg::Date(until));
+                id_list(&mut q, chunk);
+                let sql = q.text.clone();
+                let rows: Vec<(Id, NaiveDate, i64)> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, (Id, NaiveDate, i64)>(AssertSqlSafe(sql)), q.args).fetch_all(p).await?);
+                out.extend(rows.into_iter().map(|(customer_id, day, revenue_fen)| {
+                    ResponseRecord {
+                        customer_id,
+                        kind,
+                        day,
+                        revenue_fen,
+                    }
+                }));
+            }
+            let timed: [(&'static str, &str); 2] = [
+                (
+                    "visit",
+                    "SELECT customer_id, arrived_at FROM showroom_visit \
+                   WHERE arrived_at >= $1 AND arrived_at < $2 AND customer_id IN ",
+                ),
+                (
+                    "test_drive",
+                    "SELECT l.customer_id, COALESCE(t.done_at, t.booked_at) FROM test_drive t JOIN lead l ON l.id = t.lead_id \
+                   WHERE t.status = 'done' AND COALESCE(t.done_at, t.booked_at) >= $1 AND COALESCE(t.done_at, t.booked_at) < $2 AND l.customer_id IN ",
+                ),
+            ];
+            for (kind, head) in timed {
+                let mut q = Sql::new(head);
+                q.args.push(Arg::Ts(t0));
+                q.args.push(Arg::Ts(t1));
+                id_list(&mut q, chunk);
+                let sql = q.text.clone();
+                let rows: Vec<(Id, DateTime<Utc>)> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, (Id, DateTime<Utc>)>(AssertSqlSafe(sql)), q.args).fetch_all(p).await?);
+                out.extend(rows.into_iter().map(|(customer_id, at)| ResponseRecord {
+                    customer_id,
+                    kind,
+                    day: (at + chrono::Duration::hours(8)).date_naive(),
+                    revenue_fen: 0,
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The day of each customer's last work order or order before `before` (customers
+    /// without one are left out).
+    pub async fn last_purchase_days(
+        &self,
+        ids: &[Id],
+        before: NaiveDate,
+    ) -> Result<Vec<(Id, NaiveDate)>> {
+        let mut out: std::collections::HashMap<Id, NaiveDate> = std::collections::HashMap::new();
+        for chunk in ids.chunks(FACT_CHUNK) {
+            for head in [
+                "SELECT customer_id, MAX(opened_on) FROM work_order WHERE status <> 'cancelled' AND opened_on < $1 AND customer_id IN ",
+                "SELECT customer_id, MAX(ordered_on) FROM sales_order WHERE status <> 'cancelled' AND ordered_on < $1 AND customer_id IN ",
+            ] {
+                let mut q = Sql::new(head);
+                q.args.push(Arg::Date(before));
+                id_list(&mut q, chunk);
+                q.push(" GROUP BY customer_id");
+                let sql = q.text.clone();
+                let rows: Vec<(Id, NaiveDate)> = on_pool!(self, p => bind_args!(sqlx::query_as::<_, (Id, NaiveDate)>(AssertSqlSafe(sql)), q.args).fetch_all(p).await?);
+                for (c, d) in rows {
+                    let e = out.entry(c).or_insert(d);
+                    if d > *e {
+                        *e = d;
+                    }
+                }
+            }
+        }
+        let mut v: Vec<(Id, NaiveDate)> = out.into_iter().collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Stores a campaign's computed results (JSON) and when they were computed.
+    pub async fn set_marketing_results(
+        &self,
+        id: Id,
+        results: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE marketing_campaign SET results = $2, results_at = $3 WHERE id = $1")
+            .bind(id).bind(results).bind(at).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// A campaign's stored results, if computed.
+    pub async fn marketing_results(&self, id: Id) -> Result<Option<String>> {
+        on_pool!(self, p => Ok(sqlx::query_scalar::<_, Option<String>>("SELECT results FROM marketing_campaign WHERE id = $1")
+            .bind(id).fetch_optional(p).await?.flatten()))
     }
 }
 

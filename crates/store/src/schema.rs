@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the sales funnel by day; customer visits by store",
         include_str!("../migrations/0015_sales_day_fact.sql"),
     ),
+    (
+        16,
+        "campaign response window and results; SMS + e-mail campaigns",
+        include_str!("../migrations/0016_campaign_results.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

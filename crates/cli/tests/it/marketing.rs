@@ -1739,3 +1739,267 @@ async fn sending_a_campaign_goes_through_the_outbox_rules(t: &TestDb) {
     assert!(queued[0].body.contains("回T退订"), "{}", queued[0].body);
 }
 both!(sending_a_campaign_goes_through_the_outbox_rules);
+
+/// Response and return of an SMS + e-mail campaign, worked by hand.
+///
+/// Recipients: everyone in S01 — 甲, 乙, 丙, 丁 — with 丁 in the control group (set on the
+/// prepared recipients so that the figures are fixed). Sent with the schedule 2026-11-30
+/// 10:00: the 30-day window is 11-30 … 12-29. The outbox's outcome: 甲's SMS sent and
+/// e-mail delivered, 乙's SMS sent (e-mail failed), 丙's both failed.
+/// Records: 甲 visits the showroom 12-01 and orders a car for ¥100,000 on 12-20 (responds;
+/// first response a visit); 乙 has work orders on 11-29 (the day before: not a response,
+/// but his last visit) and 12-30 (the day after) and a cancelled order on 12-10 — no
+/// response; 丙 test-drives on 12-02 (responds without being reached); 丁 (control) has a
+/// settled ¥300 work order on 12-05.
+/// → target 3, responders 2 (甲, 丙), revenue ¥100,000; reached 2 (甲, 乙), 1 responder;
+///   control 1 of 1 with ¥300. Uplift 2/3 − 1 = −1/3. Incremental revenue
+///   (100,000/3 − 300) × 3 = ¥99,100. Contacts 3 (甲 ×2, 乙) × ¥0.50 = ¥1.50; return on
+///   spend 9,910,000 / 150 fen. SMS: 甲, 乙 → 1 of 2, uplift −0.5, cost ¥1.00; e-mail: 甲 →
+///   1 of 1, uplift 0, cost ¥0.50. Months since the last visit on 11-30: 甲 2 (09-10),
+///   乙 0 (11-29), 丙 and 丁 none.
+async fn campaign_results_by_hand(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let w = world(t, &f).await;
+    let m = &f.manager1;
+    let (s1, model) = (f.store1, f.model);
+    let (jia, yi, bing, ding) = (w.jia, w.yi, w.bing, w.ding);
+    let seg = all_of_s01(&f).await;
+    let mut input = campaign_input("sms_email", seg, 25.0, 7);
+    input.email_subject = Some("{姓名}，保养提醒".into());
+    input.email_body = Some("{姓名}您好，{车牌}该保养了。".into());
+    let id = f
+        .svc
+        .create_campaign(m, &input)
+        .await
+        .expect("campaign")
+        .campaign
+        .id;
+    assert!(
+        f.svc
+            .campaign_results(m, id)
+            .await
+            .expect("draft")
+            .is_none(),
+        "no results before it goes out"
+    );
+    let v4 = car(&f, m, bing, 4, "2023-01-01", true).await;
+    let v5 = car(&f, m, ding, 5, "2023-02-01", true).await;
+    f.svc.prepare_campaign(m, id).await.expect("prepare");
+    t.db.execute_admin(&format!(
+        "UPDATE marketing_recipient SET control = (customer_id = {ding}), \
+           status = CASE WHEN customer_id = {ding} THEN 'held_out' ELSE 'prepared' END WHERE campaign_id = {id}; \
+         UPDATE customer SET email = 'c' || CAST(id AS TEXT) || '@example.com' WHERE id IN ({jia}, {yi}, {bing}, {ding})"
+    ))
+    .await
+    .expect("fixture");
+    let t0 = f.svc.clock.now() - chrono::Duration::days(30);
+    for c in [jia, yi, bing] {
+        for ch in ["sms", "email"] {
+            t.db.record_consent(c, "marketing", ch, "v1", None, t0)
+                .await
+                .expect("consent");
+        }
+    }
+    assert!(
+        f.svc
+            .campaign_results(m, id)
+            .await
+            .expect("prepared")
+            .is_none(),
+        "an SMS campaign starts when sent"
+    );
+    let sent = f.svc.send_campaign(m, id).await.expect("send");
+    assert_eq!((sent.queued, sent.skipped), (3, 0));
+    // Two messages per recipient outside the control group.
+    let outbox = f
+        .svc
+        .outbox(
+            &f.admin,
+            dealerbase_store::messaging::OutboxFilter {
+                group_id: 0,
+                store_id: None,
+                status: None,
+                channel: None,
+                purpose: None,
+                page: 1,
+                per_page: 50,
+            },
+        )
+        .await
+        .expect("outbox")
+        .items;
+    let ours: Vec<_> = outbox
+        .iter()
+        .filter(|o| o.campaign_id == Some(id))
+        .collect();
+    assert_eq!(ours.len(), 6);
+    let email_to_jia = ours
+        .iter()
+        .find(|o| o.idempotency_key == format!("campaign:{id}:{jia}:email"))
+        .expect("甲's e-mail");
+    assert_eq!(email_to_jia.subject.as_deref(), Some("甲客户，保养提醒"));
+    assert!(
+        email_to_jia
+            .body
+            .starts_with("甲客户您好，浙A12341该保养了。"),
+        "{}",
+        email_to_jia.body
+    );
+    assert!(
+        ours.iter()
+            .any(|o| o.idempotency_key == format!("campaign:{id}:{jia}:sms")
+                && o.body.contains("回T退订"))
+    );
+    t.db.execute_admin(&format!(
+        "UPDATE message_outbox SET status = CASE \
+           WHEN idempotency_key IN ('campaign:{id}:{jia}:sms', 'campaign:{id}:{yi}:sms') THEN 'sent' \
+           WHEN idempotency_key = 'campaign:{id}:{jia}:email' THEN 'delivered' ELSE 'failed' END \
+         WHERE campaign_id = {id}; \
+         INSERT INTO showroom_visit (store_id, channel, arrived_at, first_visit, source, customer_id) \
+           VALUES ({s1}, 'walk_in', '2026-12-01T02:00:00+00:00', FALSE, 'walk_in', {jia}); \
+         INSERT INTO sales_order (store_id, customer_id, model_id, kind, status, ordered_on, price_fen) VALUES \
+           ({s1}, {jia}, {model}, 'new', 'open', '2026-12-20', 10000000), \
+           ({s1}, {yi}, {model}, 'additional', 'cancelled', '2026-12-10', 9000000); \
+         INSERT INTO work_order (store_id, number, vehicle_id, customer_id, kind, status, opened_on, settled_on, total_fen, paid_by) VALUES \
+           ({s1}, 'R1', {v5}, {ding}, 'maintenance', 'settled', '2026-12-05', '2026-12-05', 30000, 'customer'), \
+           ({s1}, 'R2', {v2}, {yi}, 'maintenance', 'settled', '2026-11-29', '2026-11-29', 50000, 'customer'), \
+           ({s1}, 'R3', {v2}, {yi}, 'maintenance', 'settled', '2026-12-30', '2026-12-30', 80000, 'customer'); \
+         INSERT INTO test_drive (lead_id, model_id, booked_at, done_at, status, store_id) \
+           SELECT id, {model}, '2026-12-02T06:00:00+00:00', '2026-12-02T06:00:00+00:00', 'done', {s1} FROM lead WHERE customer_id = {bing}",
+        v2 = w.v2
+    ))
+    .await
+    .expect("records");
+    let _ = v4;
+
+    // Mid-window: the figures so far, marked as not final.
+    let mid = Services::new(
+        t.db.clone(),
+        Arc::new(FixedClock::on(
+            NaiveDate::from_ymd_opt(2026, 12, 15).expect("ok"),
+        )),
+    );
+    let r = mid
+        .campaign_results(m, id)
+        .await
+        .expect("results")
+        .expect("gone out")
+        .results;
+    assert!(!r.complete);
+    // After the window.
+    let later = Services::new(
+        t.db.clone(),
+        Arc::new(FixedClock::on(
+            NaiveDate::from_ymd_opt(2027, 1, 5).expect("ok"),
+        )),
+    );
+    let res = later
+        .campaign_results(m, id)
+        .await
+        .expect("results")
+        .expect("gone out");
+    let r = &res.results;
+    assert!(r.complete);
+    assert_eq!(
+        r.window.start,
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+    );
+    assert_eq!(r.last_day, NaiveDate::from_ymd_opt(2026, 12, 29).unwrap());
+    let tally =
+        |x: &dealerbase_domain::attribution::Tally| (x.recipients, x.responders, x.revenue_fen);
+    assert_eq!(tally(&r.target), (3, 2, 10_000_000));
+    assert_eq!(tally(&r.contacted), (2, 1, 10_000_000));
+    assert_eq!(tally(&r.control), (1, 1, 30_000));
+    assert!((r.uplift.unwrap() - (2.0 / 3.0 - 1.0)).abs() < 1e-12);
+    assert_eq!(r.incremental_revenue_fen, Some(9_910_000));
+    assert_eq!((r.contacts, r.cost_fen), (3, 150));
+    assert!((r.return_on_spend.unwrap() - 9_910_000.0 / 150.0).abs() < 1e-9);
+    let ch: Vec<(&str, (i64, i64, i64), i64)> = r
+        .by_channel
+        .iter()
+        .map(|c| (c.channel.code(), tally(&c.tally), c.cost_fen))
+        .collect();
+    assert_eq!(
+        ch,
+        vec![
+            ("sms", (2, 1, 10_000_000), 100),
+            ("email", (1, 1, 10_000_000), 50)
+        ]
+    );
+    assert!((r.by_channel[0].uplift.unwrap() + 0.5).abs() < 1e-12);
+    assert_eq!(r.by_channel[1].uplift, Some(0.0));
+    let kinds: Vec<(&str, i64, i64)> = r
+        .by_kind
+        .iter()
+        .map(|k| (k.kind.code(), k.target, k.control))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("visit", 1, 0),
+            ("work_order", 0, 1),
+            ("order", 0, 0),
+            ("test_drive", 1, 0)
+        ]
+    );
+    let rec: Vec<(Option<u32>, (i64, i64, i64), (i64, i64, i64))> = r
+        .by_recency
+        .iter()
+        .map(|x| (x.months, tally(&x.target), tally(&x.control)))
+        .collect();
+    assert_eq!(
+        rec,
+        vec![
+            (Some(0), (1, 0, 0), (0, 0, 0)),
+            (Some(2), (1, 1, 10_000_000), (0, 0, 0)),
+            (None, (1, 1, 0), (1, 1, 30_000)),
+        ]
+    );
+    // Final results are stored and reused.
+    let again = later
+        .campaign_results(m, id)
+        .await
+        .expect("again")
+        .expect("gone out");
+    assert_eq!(again.computed_at, res.computed_at);
+    // The overview adds the campaign to its channel and segment rows.
+    let o = later
+        .campaign_overview(m, Lang::Zh)
+        .await
+        .expect("overview");
+    let row = o
+        .campaigns
+        .iter()
+        .find(|c| c.campaign.id == id)
+        .expect("listed");
+    assert!(row.results.is_some());
+    assert_eq!(row.segment_name, "S01 全部");
+    let seg_row = o
+        .by_segment
+        .iter()
+        .find(|s| s.label == "S01 全部")
+        .expect("segment");
+    assert_eq!((seg_row.campaigns, seg_row.target.recipients), (1, 3));
+    assert_eq!(seg_row.incremental_revenue_fen, 9_910_000);
+    let sms = o.by_channel.iter().find(|c| c.key == "sms").expect("sms");
+    assert_eq!((sms.target.recipients, sms.target.responders), (2, 1));
+    assert!((sms.uplift.unwrap() + 0.5).abs() < 1e-12);
+    // A response window outside 1–365 days is refused, naming the field.
+    let mut bad = campaign_input("sms", seg, 10.0, 1);
+    bad.response_window_days = Some(0);
+    match f.svc.create_campaign(m, &bad).await {
+        Err(ServiceError::Invalid(e)) => assert_eq!(e[0].field, "response_window_days"),
+        other => panic!("window 0: {other:?}"),
+    }
+    // SMS + e-mail needs both texts.
+    let mut bad = campaign_input("sms_email", seg, 10.0, 1);
+    bad.email_subject = None;
+    match f.svc.create_campaign(m, &bad).await {
+        Err(ServiceError::Invalid(e)) => {
+            let fields: Vec<&str> = e.iter().map(|x| x.field.as_str()).collect();
+            assert_eq!(fields, vec!["email_subject", "email_body"]);
+        }
+        other => panic!("no e-mail: {other:?}"),
+    }
+}
+both!(campaign_results_by_hand);

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dealerbase_domain::segment::Definition;
+use dealerbase_service::campaign_results::{CampaignResults, Overview};
 use dealerbase_service::export::ExportFormat;
 use dealerbase_service::marketing::{
     CampaignInput, CampaignView, Evaluation, FieldView, MembersPage, PrepareReport, PreviewRow,
@@ -38,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_campaign))
         .routes(routes!(prepare_campaign))
         .routes(routes!(send_campaign))
+        .routes(routes!(campaign_results))
+        .routes(routes!(results_overview))
         .routes(routes!(campaign_recipients))
         .routes(routes!(record_invitation))
 }
@@ -380,6 +383,39 @@ async fn send_campaign(
     Ok(Json(
         s.services
             .send_campaign(&a.actor, id)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+/// A campaign's response and return: a response is a visit, work order, order or test drive
+/// of a recipient in the response window (the day it went out and the following days);
+/// target, reached and control groups, uplift, incremental revenue, cost, return on spend,
+/// by channel, by first response and by months since the last visit. `null` while the
+/// campaign has not gone out.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/results", tag = "marketing", params(("id" = i64, Path)),
+    responses((status = 200, body = Option<CampaignResults>), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn campaign_results(
+    State(s): State<AppState>,
+    a: ApiActor,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<Option<CampaignResults>>> {
+    Ok(Json(
+        s.services
+            .campaign_results(&a.actor, id)
+            .await
+            .map_err(|e| a.err(e))?,
+    ))
+}
+
+/// Every campaign in the caller's view with its results, and the totals by channel and by
+/// segment.
+#[utoipa::path(get, path = "/api/v1/campaigns/results", tag = "marketing",
+    responses((status = 200, body = Overview), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn results_overview(State(s): State<AppState>, a: ApiActor) -> ApiResult<Json<Overview>> {
+    Ok(Json(
+        s.services
+            .campaign_overview(&a.actor, a.lang)
             .await
             .map_err(|e| a.err(e))?,
     ))

@@ -455,7 +455,11 @@ impl BuilderPage {
 
 // ---- campaigns ---------------------------------------------------------------------------------
 
+use super::{chart, i18n};
+use dealerbase_domain::attribution::{self, ResponseKind, Tally};
 use dealerbase_domain::campaign::CampaignKind;
+use dealerbase_domain::messaging::Channel;
+use dealerbase_service::campaign_results::{CampaignResults, Overview, Rollup};
 use dealerbase_service::marketing::{
     CampaignInput, CampaignView, PrepareReport, PreviewRow, RecipientView, SendReport,
 };
@@ -485,6 +489,7 @@ pub struct CampaignForm {
     sms_template: Option<String>,
     email_subject: Option<String>,
     email_body: Option<String>,
+    window: Option<String>,
     #[serde(rename = "_csrf")]
     csrf: String,
 }
@@ -580,6 +585,8 @@ pub async fn create_campaign(
         sms_template: nonempty(&f.sms_template),
         email_subject: nonempty(&f.email_subject),
         email_body: nonempty(&f.email_body),
+        response_window_days: yuan("response_window_days", &f.window, &mut errors, lang)
+            .map(|d| d as i64),
     };
     if errors.is_empty() {
         match s.services.create_campaign(&web.user.actor, &input).await {
@@ -749,4 +756,152 @@ pub async fn invitation(
         }
         Err(e) => Err(web.err(e)),
     }
+}
+
+#[derive(Template)]
+#[template(path = "marketing_results.html")]
+struct ResultsPage {
+    c: Ctx,
+    v: CampaignView,
+    r: Option<CampaignResults>,
+    charts: Vec<(String, String)>,
+}
+
+/// A rate as a percentage with one decimal ("3.5%"), or "–".
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+/// Percentage points with a sign ("+2.3"), or "–".
+fn points(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |x| format!("{:+.1}", x * 100.0))
+}
+
+/// A ratio with two decimals ("3.25"), or "–".
+fn ratio(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |x| format!("{x:.2}"))
+}
+
+trait ResultsView {
+    fn lang(&self) -> Lang;
+    fn rate(&self, t: &Tally) -> String {
+        pct(t.rate())
+    }
+    fn points(&self, v: &Option<f64>) -> String {
+        points(*v)
+    }
+    fn ratio(&self, v: &Option<f64>) -> String {
+        ratio(*v)
+    }
+    fn channel_label(&self, ch: &Channel) -> String {
+        ch.label(self.lang()).to_string()
+    }
+    fn recency(&self, m: &Option<u32>) -> String {
+        attribution::recency_label(*m, self.lang())
+    }
+    fn kind_of(&self, k: &ResponseKind) -> String {
+        k.label(self.lang()).to_string()
+    }
+}
+
+impl ResultsView for ResultsPage {
+    fn lang(&self) -> Lang {
+        self.c.lang
+    }
+}
+
+/// A campaign's response and return: target, reached and control groups, uplift, revenue,
+/// cost and return on spend, by channel, by first response and by months since the last
+/// visit (the seed 004 table), with charts.
+pub async fn campaign_results(
+    State(s): State<AppState>,
+    web: Web,
+    PathId(id): PathId,
+) -> PageResult {
+    let actor = &web.user.actor;
+    let lang = web.lang();
+    let v = s
+        .services
+        .campaign(actor, id, lang)
+        .await
+        .map_err(|e| web.err(e))?;
+    let r = s
+        .services
+        .campaign_results(actor, id)
+        .await
+        .map_err(|e| web.err(e))?;
+    let mut charts = Vec::new();
+    if let Some(res) = &r {
+        let res = &res.results;
+        let no_data = i18n::t("common.no_data", lang);
+        let title = i18n::t("mkt.by_recency", lang).to_string();
+        let labels: Vec<String> = res
+            .by_recency
+            .iter()
+            .map(|x| attribution::recency_label(x.months, lang))
+            .collect();
+        let rates: Vec<f64> = res
+            .by_recency
+            .iter()
+            .map(|x| (x.target.rate().unwrap_or(0.0) * 1000.0).round() / 10.0)
+            .collect();
+        charts.push((title.clone(), chart::bar(&title, &labels, &rates, no_data)));
+        let title = i18n::t("mkt.by_kind", lang).to_string();
+        let slices: Vec<(String, f64)> = res
+            .by_kind
+            .iter()
+            .map(|k| (k.kind.label(lang).to_string(), k.target as f64))
+            .collect();
+        charts.push((title.clone(), chart::pie(&title, &slices, no_data)));
+    }
+    Ok(render(
+        StatusCode::OK,
+        &ResultsPage {
+            c: web.ctx("nav.campaigns"),
+            v,
+            r,
+            charts,
+        },
+        lang,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "marketing_overview.html")]
+struct OverviewPage {
+    c: Ctx,
+    o: Overview,
+}
+
+impl OverviewPage {
+    fn sections(&self) -> [(&'static str, &[Rollup], &'static str); 2] {
+        [
+            ("mkt.by_channel", &self.o.by_channel, "by-channel"),
+            ("mkt.by_segment", &self.o.by_segment, "by-segment"),
+        ]
+    }
+}
+
+impl ResultsView for OverviewPage {
+    fn lang(&self) -> Lang {
+        self.c.lang
+    }
+}
+
+/// Every campaign that went out with its results, and the totals by channel and segment.
+pub async fn results_overview(State(s): State<AppState>, web: Web) -> PageResult {
+    let lang = web.lang();
+    let o = s
+        .services
+        .campaign_overview(&web.user.actor, lang)
+        .await
+        .map_err(|e| web.err(e))?;
+    Ok(render(
+        StatusCode::OK,
+        &OverviewPage {
+            c: web.ctx("nav.campaigns"),
+            o,
+        },
+        lang,
+    ))
 }

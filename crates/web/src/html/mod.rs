@@ -243,6 +243,11 @@ pub fn router() -> Router<AppState> {
             "/marketing/campaigns/{id}/invitation",
             post(marketing::invitation),
         )
+        .route(
+            "/marketing/campaigns/{id}/results",
+            get(marketing::campaign_results),
+        )
+        .route("/marketing/results", get(marketing::results_overview))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
         .route("/favicon.ico", get(asset_icon))
