@@ -9,6 +9,7 @@ mod api;
 mod browser;
 mod browser_aftersales;
 mod browser_management;
+mod browser_marketing;
 mod cli;
 mod harness;
 mod import;
