@@ -2,14 +2,16 @@
 //! the survivor, in one transaction, and the merge is recorded for review.
 //!
 //! The tables that refer to a customer are read from the schema's foreign keys rather than
-//! listed here, so a table added later (by any part of the product) moves too.
+//! listed here, so a table added later (by any part of the product) moves too. Two loyalty
+//! accounts (one row per customer) are folded into the survivor's first.
 
 use crate::customers::{CUSTOMER_COLUMNS, name_grams};
 use crate::import::{FieldChange, bind_customer_fields};
 use crate::model::{CustomerFields, Id, Page};
 use crate::sql::{Scope, Sql, bind_args};
 use crate::{Db, Pool, Result, StoreError, on_pool};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use dealerbase_domain::loyalty::Tier;
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
@@ -126,6 +128,29 @@ impl Db {
             // The merged customer's open consultant assignment ends with the merge.
             sqlx::query("UPDATE customer_assignment SET ended_at = $1 WHERE customer_id = $2 AND ended_at IS NULL")
                 .bind(at).bind(merged).execute(&mut *tx).await?;
+            // Two loyalty members become one: the survivor's account takes the merged
+            // one's balance and the higher tier and keeps its member number (the merged
+            // number is recorded as a change); the merged account's entries and lots then
+            // move with every other row, so the ledger still adds up to the balance.
+            let accounts: Vec<(Id, i64, String, String, NaiveDate)> = sqlx::query_as(
+                "SELECT customer_id, balance, tier, member_no, joined_on FROM loyalty_account WHERE customer_id IN ($1, $2)")
+                .bind(survivor).bind(merged).fetch_all(&mut *tx).await?;
+            let mut loyalty_change: Option<(String, String)> = None;
+            if let (Some(s), Some(m)) = (
+                accounts.iter().find(|a| a.0 == survivor),
+                accounts.iter().find(|a| a.0 == merged),
+            ) {
+                let rank = |t: &str| Tier::parse("tier", t).ok();
+                let tier = if rank(&m.2) > rank(&s.2) { &m.2 } else { &s.2 };
+                sqlx::query("DELETE FROM loyalty_account WHERE customer_id = $1").bind(merged).execute(&mut *tx).await?;
+                sqlx::query("UPDATE loyalty_account SET balance = balance + $1, tier = $2, joined_on = $3, updated_at = $4 WHERE customer_id = $5")
+                    .bind(m.1).bind(tier).bind(s.4.min(m.4)).bind(at).bind(survivor).execute(&mut *tx).await?;
+                loyalty_change = Some((m.3.clone(), s.3.clone()));
+            }
+            if let Some((old, new)) = &loyalty_change {
+                sqlx::query("INSERT INTO customer_change (customer_id, merge_id, field, old_value, new_value, at) VALUES ($1,$2,'loyalty.member_no',$3,$4,$5)")
+                    .bind(survivor).bind(merge_id).bind(old).bind(new).bind(at).execute(&mut *tx).await?;
+            }
             let mut moved: Vec<(String, i64)> = Vec::new();
             for (table, column) in &refs {
                 let sql = format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2");

@@ -1139,3 +1139,91 @@ async fn cli_accrue_and_the_nightly_job() {
     assert_eq!((l.work_orders_accrued, l.points_accrued), (1, 100));
     t.finish().await;
 }
+
+/// Merging two members folds their accounts: 甲 (100 points, classic) survives 乙 (40
+/// points earned, 30 redeemed → 10 left, gold): one account with 110 points, the gold
+/// tier, 甲's member number (乙's recorded as a change), and a ledger that still adds up.
+/// Merging a member into a non-member moves the account as it is.
+async fn merging_two_members_folds_their_accounts(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let jia = customer(&f, "甲会员", "13900000011").await;
+    let yi = customer(&f, "乙会员", "13900000012").await;
+    let bing = customer(&f, "丙非会员", "13900000013").await;
+    for (who, points) in [(jia, "100"), (yi, "40")] {
+        f.svc
+            .adjust_points(
+                &f.manager1,
+                who,
+                &AdjustInput {
+                    points: points.into(),
+                    reason: "开卡礼".into(),
+                },
+            )
+            .await
+            .expect("adjust");
+    }
+    f.svc
+        .redeem_points(
+            &f.manager1,
+            yi,
+            &RedeemInput {
+                points: "30".into(),
+                reason: "洗车".into(),
+            },
+        )
+        .await
+        .expect("redeem");
+    t.db.execute_admin(&format!(
+        "UPDATE loyalty_account SET tier = 'gold' WHERE customer_id = {yi}"
+    ))
+    .await
+    .expect("tier");
+    let jia_no =
+        t.db.loyalty_account(jia)
+            .await
+            .expect("a")
+            .expect("jia")
+            .member_no;
+    let yi_no =
+        t.db.loyalty_account(yi)
+            .await
+            .expect("a")
+            .expect("yi")
+            .member_no;
+    f.svc
+        .merge_customers(&f.manager1, jia, yi)
+        .await
+        .expect("merge");
+    let a =
+        t.db.loyalty_account(jia)
+            .await
+            .expect("a")
+            .expect("one account");
+    assert_eq!((a.balance, a.tier.as_str()), (110, "gold"));
+    assert_eq!(a.member_no, jia_no);
+    assert!(t.db.loyalty_account(yi).await.expect("a").is_none());
+    let k = t.db.loyalty_check(jia).await.expect("check");
+    assert_eq!(
+        (k.balance, k.entries_sum, k.lots_remaining_sum),
+        (110, 110, 110)
+    );
+    assert_eq!(k.consumed_sum, -k.debits_sum);
+    assert_eq!(t.db.loyalty_entries(jia, 100).await.expect("e").len(), 3);
+    let changes = t.db.customer_changes(jia).await.expect("changes");
+    assert!(
+        changes.iter().any(|c| c.field == "loyalty.member_no"
+            && c.old_value.as_deref() == Some(yi_no.as_str())
+            && c.new_value.as_deref() == Some(jia_no.as_str())),
+        "{changes:?}"
+    );
+    // 丙 has no account: merging 甲 into 丙 moves it whole.
+    f.svc
+        .merge_customers(&f.manager1, bing, jia)
+        .await
+        .expect("merge into a non-member");
+    let a = t.db.loyalty_account(bing).await.expect("a").expect("moved");
+    assert_eq!((a.balance, a.member_no.as_str()), (110, jia_no.as_str()));
+    let k = t.db.loyalty_check(bing).await.expect("check");
+    assert_eq!((k.entries_sum, k.lots_remaining_sum), (110, 110));
+}
+both!(merging_two_members_folds_their_accounts);
