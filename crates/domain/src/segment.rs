@@ -253,6 +253,7 @@ pub enum Field {
     MiningPAlive,
     MiningTradeIn,
     MiningMonetary,
+    MiningCluster,
 }
 
 /// Where an enum field's choices come from.
@@ -873,6 +874,19 @@ pub const CATALOGUE: &[FieldDef] = &[
         None,
         false,
         (0.0, 100_000_000.0),
+        false
+    ),
+    def!(
+        MiningCluster,
+        "mining.cluster",
+        Mining,
+        Number,
+        "聚类细分群（k-means，1 为最大群）",
+        "k-means cluster (1 = the largest)",
+        NUM_OPS_NULL,
+        None,
+        true,
+        (1.0, 50.0),
         false
     ),
 ];

@@ -10,7 +10,7 @@ use dealerbase_mining::clv::{self, Period};
 use dealerbase_mining::logistic::{self, LogisticOptions};
 use dealerbase_mining::owners::{self, CHURN_FEATURES, OwnerData, OwnerIndex, TRADE_IN_FEATURES};
 use dealerbase_mining::rfm::{self, RfmOptions};
-use dealerbase_mining::{dealer, fpgrowth, survival, value};
+use dealerbase_mining::{dealer, fpgrowth, kmeans, survival, value};
 use dealerbase_store::Id;
 use dealerbase_store::mining::{CustomerScore, MiningRun, RunStart, day_number};
 use dealerbase_store::mining_views::MiningRule;
@@ -191,6 +191,10 @@ impl Services {
         );
         summary.insert("gini".into(), json!(gini));
 
+        // k-means clusters on log recency, log visits and log spend.
+        let (cluster_of, clusters_json) = clusters(&rfm)?;
+        summary.insert("clusters".into(), clusters_json);
+
         // CLV and P(alive): BG/NBD + Gamma-Gamma on monthly periods, 12 months ahead.
         let (clv_of, clv_params) = clv_today(&data, at)?;
         summary.insert("clv_params".into(), clv_params);
@@ -323,6 +327,7 @@ impl Services {
                 churn_reasons: reasons,
                 trade_in: trade,
                 trade_in_reasons: trade_reasons,
+                cluster: cluster_of.get(k).map(|&c| i64::from(c)),
             });
             if batch.len() == WRITE_BATCH {
                 self.db.write_customer_scores(&batch).await?;
@@ -403,6 +408,69 @@ type ClvOf = std::collections::HashMap<u32, (f64, f64, f64)>;
 
 /// P(alive), expected visits and CLV (yuan) over 12 months per customer, and the fitted
 /// parameters. Empty when the models cannot be fitted (too little history).
+/// Clusters of the scored customers: k-means (k = 5, k-means++, 4 restarts, a fixed seed) on
+/// ln(1 + recency days), ln(1 + visits) and ln(1 + spend), which tames the long tails the
+/// three have; clusters numbered 1… by decreasing size. Returns each RFM row's cluster
+/// (empty below 5 customers) and a profile per cluster: size, share, the mean recency,
+/// visits and spend in their own units, and whether each is high, average or low.
+fn clusters(rfm: &rfm::RfmTable) -> Result<(Vec<u32>, Value)> {
+    const K: usize = 5;
+    let n = rfm.len();
+    if n < K {
+        return Ok((Vec::new(), json!([])));
+    }
+    let rec: Vec<f64> = rfm
+        .recency_days
+        .iter()
+        .map(|&d| f64::from(d.max(0)).ln_1p())
+        .collect();
+    let vis: Vec<f64> = rfm
+        .frequency
+        .iter()
+        .map(|&f| f64::from(f).ln_1p())
+        .collect();
+    let spend: Vec<f64> = rfm.monetary.iter().map(|&m| m.max(0.0).ln_1p()).collect();
+    let seg = kmeans::segment(
+        &[&rec, &vis, &spend],
+        &kmeans::KMeansOptions {
+            k: kmeans::KChoice::Fixed(K),
+            restarts: 4,
+            seed: 7,
+            silhouette_sample: 1000,
+            ..kmeans::KMeansOptions::default()
+        },
+    )
+    .map_err(internal)?;
+    let mut sums = vec![[0.0f64; 3]; seg.k];
+    for (i, &l) in seg.labels.iter().enumerate() {
+        let s = &mut sums[l as usize];
+        s[0] += f64::from(rfm.recency_days[i]);
+        s[1] += f64::from(rfm.frequency[i]);
+        s[2] += rfm.monetary[i];
+    }
+    let profiles: Vec<Value> = seg
+        .profiles
+        .iter()
+        .map(|p| {
+            let s = sums[p.segment as usize];
+            let m = |x: f64| x / p.size.max(1) as f64;
+            json!({
+                "cluster": p.segment + 1,
+                "customers": p.size,
+                "share": p.share,
+                "recency_days": m(s[0]),
+                "visits": m(s[1]),
+                "spend": m(s[2]),
+                "levels": p.level,
+            })
+        })
+        .collect();
+    Ok((
+        seg.labels.iter().map(|&l| l + 1).collect(),
+        json!({"silhouette": seg.silhouette, "profiles": profiles}),
+    ))
+}
+
 fn clv_today(d: &OwnerData, at: i32) -> Result<(ClvOf, Value)> {
     let summary = clv::summarize(
         &d.visit_customer,

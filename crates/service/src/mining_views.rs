@@ -283,6 +283,21 @@ pub struct LoyaltyCell {
     pub customers: i64,
 }
 
+/// One k-means cluster of the snapshot (group level): its size and its customers' mean
+/// recency, visits and spend, each also as high / average / low against everyone.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClusterProfile {
+    /// 1 = the largest; `mining.cluster` in the segment builder.
+    pub cluster: i64,
+    pub customers: i64,
+    pub share: f64,
+    pub recency_days: f64,
+    pub visits: f64,
+    pub spend_yuan: f64,
+    /// high | average | low, for recency, visits and spend.
+    pub levels: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StoreChoice {
     pub id: Id,
@@ -327,6 +342,8 @@ pub struct MiningDashboard {
     /// Loyalty matrix (group level): loyal, vulnerable, hopeful, destructive.
     pub loyalty: Vec<LoyaltyCell>,
     pub campaign_response: CampaignResponse,
+    /// k-means clusters (group level; empty for snapshots before clustering).
+    pub clusters: Vec<ClusterProfile>,
 }
 
 /// What [`Services::request_mining_run`] found.
@@ -655,6 +672,25 @@ impl Services {
             critical_threshold: retention["critical_threshold"].as_f64(),
             retention,
             models: summary["models"].clone(),
+            clusters: summary["clusters"]["profiles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| ClusterProfile {
+                    cluster: p["cluster"].as_i64().unwrap_or(0),
+                    customers: p["customers"].as_i64().unwrap_or(0),
+                    share: p["share"].as_f64().unwrap_or(0.0),
+                    recency_days: p["recency_days"].as_f64().unwrap_or(0.0),
+                    visits: p["visits"].as_f64().unwrap_or(0.0),
+                    spend_yuan: p["spend"].as_f64().unwrap_or(0.0),
+                    levels: p["levels"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l.as_str().map(str::to_string))
+                        .collect(),
+                })
+                .collect(),
             rules,
             loyalty: summary["loyalty"]
                 .as_array()

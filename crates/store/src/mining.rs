@@ -146,6 +146,9 @@ pub struct CustomerScore {
     pub churn_reasons: String,
     pub trade_in: f64,
     pub trade_in_reasons: String,
+    /// k-means cluster of the run, 1 = the largest (None in older snapshots).
+    #[sqlx(default)]
+    pub cluster: Option<i64>,
 }
 
 const SCORE_COLUMNS: &[&str] = &[
@@ -168,6 +171,7 @@ const SCORE_COLUMNS: &[&str] = &[
     "churn_reasons",
     "trade_in",
     "trade_in_reasons",
+    "cluster",
 ];
 
 impl Db {
@@ -422,6 +426,7 @@ impl Db {
                 Val::Text(s.churn_reasons.clone()),
                 Val::F64(s.trade_in),
                 Val::Text(s.trade_in_reasons.clone()),
+                Val::from(s.cluster),
             ]);
         }
         self.bulk_insert(&[t]).await

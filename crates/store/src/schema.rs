@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "campaign response window and results; SMS + e-mail campaigns",
         include_str!("../migrations/0016_campaign_results.sql"),
     ),
+    (
+        17,
+        "the k-means cluster of each scored customer",
+        include_str!("../migrations/0017_score_cluster.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

@@ -556,6 +556,7 @@ fn leaf(q: &mut Sql, l: &Leaf, today: NaiveDate) {
         Field::MiningPAlive => num_leaf(q, "s.p_alive", l, 0.01, false),
         Field::MiningTradeIn => num_leaf(q, "s.trade_in", l, 0.01, false),
         Field::MiningMonetary => num_leaf(q, "s.monetary_fen", l, 100.0, true),
+        Field::MiningCluster => num_leaf(q, "s.cluster", l, 1.0, true),
     }
 }
 

@@ -131,6 +131,8 @@ fn score(
         churn_reasons: String::new(),
         trade_in: 0.1,
         trade_in_reasons: String::new(),
+        // k-means cluster: the champions in 1, everyone else in 2.
+        cluster: Some(if segment == "champions" { 1 } else { 2 }),
     }
 }
 
@@ -684,6 +686,15 @@ async fn records_and_scores_count_by_hand(t: &TestDb) {
         )
         .await,
         2
+    );
+    // The k-means cluster: 甲 (champions) is in 1, 乙 (at risk) in 2; 戊 of S02 is out of scope.
+    assert_eq!(
+        ids(&f, m, json!([l("mining.cluster", "eq", json!(1))])).await,
+        vec![w.jia]
+    );
+    assert_eq!(
+        ids(&f, m, json!([l("mining.cluster", "ge", json!(2))])).await,
+        vec![w.yi]
     );
     // Lapsed owners with a high CLV: 乙.
     let lapsed = json!([

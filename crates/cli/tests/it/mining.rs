@@ -181,6 +181,7 @@ async fn mine_all_on_the_demo_group_once_a_day(t: &TestDb) {
         "rules",
         "loyalty",
         "churn_histogram",
+        "clusters",
     ] {
         assert!(summary.get(key).is_some(), "summary lacks {key}");
     }
@@ -207,6 +208,23 @@ async fn mine_all_on_the_demo_group_once_a_day(t: &TestDb) {
         assert!(["platinum", "gold", "silver", "bronze"].contains(&s.tier.as_str()));
     }
     assert!(all.windows(2).all(|w| w[0].churn_risk >= w[1].churn_risk));
+    // k-means clusters: every scored customer in one of 5, numbered by decreasing size, and
+    // the profiles count the same customers.
+    let mut sizes = [0usize; 5];
+    for s in &all {
+        let c = s.cluster.expect("a cluster");
+        assert!((1..=5).contains(&c), "{s:?}");
+        sizes[c as usize - 1] += 1;
+    }
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    let profiles = summary["clusters"]["profiles"]
+        .as_array()
+        .expect("profiles");
+    let counted: Vec<usize> = profiles
+        .iter()
+        .map(|p| p["customers"].as_u64().expect("customers") as usize)
+        .collect();
+    assert_eq!(counted, sizes.to_vec());
     // Scope: a store sees only its customers; a consultant only theirs.
     let store = all[0].store_id;
     let in_store =

@@ -60,6 +60,13 @@ async fn a_manager_reads_the_mining_dashboard_in_the_browser() {
         // The demo's SMS campaigns give the store a response table.
         let response = text(&c, "#response-table").await;
         assert!(response.contains("个月"), "{response}");
+        // Five k-means clusters, each with its profile in words.
+        let clusters = c
+            .find_all(Locator::Css("#clusters-table tbody tr"))
+            .await
+            .expect("clusters");
+        assert_eq!(clusters.len(), 5);
+        assert!(text(&c, "#clusters-table").await.contains("消费额"));
         // The target list, highest churn risk first; open the first customer.
         click(&c, "#mining-list").await;
         assert!(path(&c).await.starts_with("/mining/customers"));

@@ -70,6 +70,7 @@ fn score(
         churn_reasons: "recency+,frequency-".into(),
         trade_in: 0.2,
         trade_in_reasons: "vehicle_age+".into(),
+        cluster: None,
     }
 }
 

@@ -741,6 +741,27 @@ const DICT: &[(&str, &str, &str)] = &[
     ("mining.lift", "提升度", "Lift"),
     ("mining.loyalty", "客户忠诚度矩阵", "Loyalty matrix"),
     (
+        "mining.clusters",
+        "客户聚类（k-means）",
+        "Customer clusters (k-means)",
+    ),
+    (
+        "mining.clusters_note",
+        "按距上次进厂天数、进厂次数和消费额（取对数）聚成 5 群，1 为最大群；在客户群筛选中用“聚类细分群”选取。",
+        "Five clusters on days since the last visit, visits and spend (in logs), 1 the largest; pick one in the segment builder with “k-means cluster”.",
+    ),
+    (
+        "mining.recency",
+        "距上次进厂（天）",
+        "Days since last visit",
+    ),
+    ("mining.visits", "进厂次数", "Visits"),
+    ("mining.spend", "消费额", "Spend"),
+    ("mining.profile", "特征", "Profile"),
+    ("mining.level_high", "高", "high"),
+    ("mining.level_average", "中", "average"),
+    ("mining.level_low", "低", "low"),
+    (
         "mining.loyalty_note",
         "按每位客户最近一次同时评价产品与服务的问卷（4分及以上为满意）。",
         "From each customer's latest survey rating both product and service (4 or more is satisfied).",

@@ -72,6 +72,22 @@ struct DashPage {
 }
 
 impl DashPage {
+    /// "近期 高 · 频次 低 · 消费 中" from the cluster's levels.
+    fn levels(&self, levels: &[String]) -> String {
+        let lang = self.c.lang;
+        ["mining.recency", "mining.visits", "mining.spend"]
+            .iter()
+            .zip(levels)
+            .map(|(k, l)| {
+                format!(
+                    "{} {}",
+                    i18n::t(k, lang),
+                    i18n::t(&format!("mining.level_{l}"), lang)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
     fn pct(&self, v: impl std::borrow::Borrow<f64>) -> String {
         pct(*v.borrow())
     }
