@@ -175,17 +175,43 @@ const SCORE_COLUMNS: &[&str] = &[
 ];
 
 impl Db {
-    /// Service visits up to `as_of`, read in chunks of work-order ids.
+    /// Service visits up to `as_of`, in work-order id order. The id range is read as four
+    /// slices at once, each on its own connection and in chunks of ids: decoding rows is
+    /// most of the cost of reading millions of work orders, and the slices decode in
+    /// parallel (on SQLite each connection steps on its own thread).
     pub async fn mining_visits(&self, as_of: NaiveDate) -> Result<VisitColumns> {
+        let (lo, hi): (Option<i64>, Option<i64>) = on_pool!(self, p => sqlx::query_as(
+            "SELECT MIN(id), MAX(id) FROM work_order").fetch_one(p).await?);
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(VisitColumns::default());
+        };
+        let step = (hi - lo) / 4 + 1;
+        let slice =
+            |k: i64| self.visit_slice(lo - 1 + k * step, (lo - 1 + (k + 1) * step).min(hi), as_of);
+        let (a, b, c, d) = tokio::try_join!(slice(0), slice(1), slice(2), slice(3))?;
+        let mut out = a;
+        for more in [b, c, d] {
+            out.customer.extend(more.customer);
+            out.vehicle.extend(more.vehicle);
+            out.day.extend(more.day);
+            out.amount_fen.extend(more.amount_fen);
+            out.odometer_km.extend(more.odometer_km);
+            out.repair.extend(more.repair);
+        }
+        Ok(out)
+    }
+
+    /// Visits with `after < id <= until`.
+    async fn visit_slice(&self, after: i64, until: i64, as_of: NaiveDate) -> Result<VisitColumns> {
         let mut out = VisitColumns::default();
-        let mut last: i64 = 0;
-        loop {
+        let mut last = after;
+        while last < until {
             type Row = (i64, i64, i64, NaiveDate, i64, Option<i64>, i64);
             let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
                 "SELECT id, customer_id, vehicle_id, opened_on, total_fen, odometer_km, \
                    CAST(CASE WHEN kind IN ('repair', 'accident', 'warranty', 'claim') THEN 1 ELSE 0 END AS BIGINT) \
-                 FROM work_order WHERE id > $1 AND kind <> 'pdi' ORDER BY id LIMIT $2")
-                .bind(last).bind(CHUNK).fetch_all(p).await?);
+                 FROM work_order WHERE id > $1 AND id <= $2 AND kind <> 'pdi' ORDER BY id LIMIT $3")
+                .bind(last).bind(until).bind(CHUNK).fetch_all(p).await?);
             let Some(l) = rows.last() else { break };
             last = l.0;
             let n = rows.len();
