@@ -363,23 +363,48 @@ impl Db {
         to: NaiveDate,
         limit: i64,
     ) -> Result<LineBaskets> {
-        let rows: Vec<(i64, String, String)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT l.work_order_id, l.code, l.name FROM work_order w JOIN work_order_line l ON l.work_order_id = w.id \
-             WHERE w.opened_on > $1 AND w.opened_on <= $2 AND w.kind <> 'pdi' LIMIT $3")
-            .bind(from).bind(to).bind(limit).fetch_all(p).await?);
+        // Four slices of the period read at once (each at most a quarter of `limit`
+        // lines), carrying only the code; the names are read once per code.
+        let days = (to - from).num_days().max(1);
+        let cut = |k: i64| from + chrono::Duration::days(days * k / 4);
+        let slice =
+            |k: i64| self.line_slice(cut(k), if k == 3 { to } else { cut(k + 1) }, limit / 4 + 1);
+        let (a, b, c, d) = tokio::try_join!(slice(0), slice(1), slice(2), slice(3))?;
+        let names: std::collections::HashMap<String, String> = on_pool!(self, p => sqlx::query_as::<_, (String, String)>(
+            "SELECT l.code, MAX(l.name) FROM work_order w JOIN work_order_line l ON l.work_order_id = w.id \
+             WHERE w.opened_on > $1 AND w.opened_on <= $2 AND w.kind <> 'pdi' GROUP BY l.code")
+            .bind(from).bind(to).fetch_all(p).await?).into_iter().collect();
         let mut out = LineBaskets::default();
         let mut index = std::collections::HashMap::<String, u32>::new();
-        for (wo, code, name) in rows {
+        for (wo, code) in a.into_iter().chain(b).chain(c).chain(d) {
             let next = index.len() as u32;
-            let item = *index.entry(code.clone()).or_insert_with(|| {
-                out.names.push(format!("{code} {name}"));
-                out.codes.push(code.clone());
-                next
-            });
+            let item = match index.get(&code) {
+                Some(&i) => i,
+                None => {
+                    let name = names.get(&code).map(String::as_str).unwrap_or("");
+                    out.names.push(format!("{code} {name}"));
+                    out.codes.push(code.clone());
+                    index.insert(code, next);
+                    next
+                }
+            };
             out.basket.push(id32(wo));
             out.item.push(item);
         }
         Ok(out)
+    }
+
+    /// (work order, line code) of the work orders opened in `(from, to]`, at most `limit`.
+    async fn line_slice(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT l.work_order_id, l.code FROM work_order w JOIN work_order_line l ON l.work_order_id = w.id \
+             WHERE w.opened_on > $1 AND w.opened_on <= $2 AND w.kind <> 'pdi' LIMIT $3")
+            .bind(from).bind(to).bind(limit).fetch_all(p).await?))
     }
 
     /// Whether the snapshot for `as_of` is complete.
