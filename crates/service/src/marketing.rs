@@ -260,14 +260,13 @@ impl Services {
             node: &node,
             today: self.clock.today(),
         };
-        let count = self.db.segment_count(&sq).await?;
-        let sample = self
-            .db
-            .segment_customers(&sq, 0, sample.clamp(0, MAX_PAGE))
-            .await?
-            .into_iter()
-            .map(|c| member_view(c, lang))
-            .collect();
+        // The count and the sample are independent queries: asked at once, on two
+        // connections.
+        let (count, sample) = tokio::try_join!(
+            self.db.segment_count(&sq),
+            self.db.segment_customers(&sq, 0, sample.clamp(0, MAX_PAGE))
+        )?;
+        let sample = sample.into_iter().map(|c| member_view(c, lang)).collect();
         Ok(Evaluation { count, sample })
     }
 

@@ -544,9 +544,11 @@ fn leaf(q: &mut Sql, l: &Leaf, today: NaiveDate) {
         }
         Field::PolicyEndDate => date_leaf(q, "p.end_date", l, today),
         Field::PolicyKind => in_list(q, "p.kind", l, false),
+        // Correlated on purpose: it is asked only of the policies the other conditions left
+        // (an uncorrelated list would gather every renewal of the group first).
         Field::PolicyRenewed => bool_leaf(
             q,
-            "p.id IN (SELECT rn.renewal_of FROM insurance_policy rn WHERE rn.renewal_of IS NOT NULL)",
+            "EXISTS (SELECT 1 FROM insurance_policy rn WHERE rn.renewal_of = p.id)",
             l,
         ),
         Field::MiningSegment => in_list(q, "s.segment", l, false),
