@@ -1013,11 +1013,21 @@ impl Services {
         })
     }
 
+    /// The recipients' facts and first current cars. Both halves of the list are read at
+    /// once for each, on four connections.
     async fn facts(&self, ids: &[Id]) -> Result<(Vec<RecipientFacts>, HashMap<Id, CarFacts>)> {
-        let mut facts = self.db.recipient_facts(ids).await?;
+        let (a, b) = ids.split_at(ids.len() / 2);
+        let today = self.clock.today();
+        let (mut facts, facts_b, cars_a, cars_b) = tokio::try_join!(
+            self.db.recipient_facts(a),
+            self.db.recipient_facts(b),
+            self.db.recipient_cars(a, today),
+            self.db.recipient_cars(b, today),
+        )?;
+        facts.extend(facts_b);
         facts.sort_by_key(|f| f.customer_id);
         let mut cars = HashMap::new();
-        for car in self.db.recipient_cars(ids, self.clock.today()).await? {
+        for car in cars_a.into_iter().chain(cars_b) {
             cars.entry(car.customer_id).or_insert(car);
         }
         Ok((facts, cars))
