@@ -68,26 +68,24 @@ impl Services {
                 ..MineReport::default()
             });
         }
-        // The reads are independent: they run at once, each on its own connection.
-        progress("reading customers, work orders, vehicles, surveys, complaints, policies, lines");
+        // One input at a time (the work orders and the lines are each read as four slices
+        // at once): reading everything at once would hold every connection's page cache
+        // and the row buffers of all reads together, past the 2 GB budget at 1M customers.
+        progress("reading customers");
+        let customers = self.db.mining_customers().await?;
+        progress("reading work orders");
+        let visits = self.db.mining_visits(as_of).await?;
+        progress("reading vehicles, surveys, complaints, policies");
+        let owns = self.db.mining_ownerships().await?;
+        let surveys = self.db.mining_surveys().await?;
+        let (complaint_customer, complaint_day) = self.db.mining_complaints().await?;
+        let policies = self.db.mining_policies().await?;
+        progress("reading work-order lines");
         let year_ago = as_of.checked_sub_months(Months::new(12)).unwrap_or(as_of);
-        let (
-            customers,
-            visits,
-            owns,
-            surveys,
-            (complaint_customer, complaint_day),
-            policies,
-            baskets,
-        ) = tokio::try_join!(
-            self.db.mining_customers(),
-            self.db.mining_visits(as_of),
-            self.db.mining_ownerships(),
-            self.db.mining_surveys(),
-            self.db.mining_complaints(),
-            self.db.mining_policies(),
-            self.db.mining_line_baskets(year_ago, as_of, 3_000_000),
-        )?;
+        let baskets = self
+            .db
+            .mining_line_baskets(year_ago, as_of, 3_000_000)
+            .await?;
         let run_id = match self.db.start_mining_run(as_of, self.clock.now()).await? {
             RunStart::Started(id) => id,
             other => {
