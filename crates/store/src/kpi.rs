@@ -800,22 +800,27 @@ impl Db {
         until: NaiveDate,
         by: KpiBy,
     ) -> Result<Vec<(i64, i64, i64)>> {
-        let key = match (by, &self.pool) {
-            (KpiBy::Total, _) => "0",
-            (KpiBy::Store, _) => "x.store_id",
-            (KpiBy::Staff, _) => "x.staff_id",
-            (KpiBy::Model, _) => "x.model_id",
-            (KpiBy::Month, Pool::Sqlite(_)) => {
-                "(CAST(substr(x.day, 1, 4) AS INTEGER) * 100 + CAST(substr(x.day, 6, 2) AS INTEGER))"
+        // Summed per key (per day for months) first, then the few sums are keyed: the
+        // month of a date is computed once a day, not once a row.
+        let (inner, outer) = match (by, &self.pool) {
+            (KpiBy::Total, _) => ("0", "y.k"),
+            (KpiBy::Store, _) => ("x.store_id", "y.k"),
+            (KpiBy::Staff, _) => ("x.staff_id", "y.k"),
+            (KpiBy::Model, _) => ("x.model_id", "y.k"),
+            (KpiBy::Month, Pool::Sqlite(_)) => (
+                "x.day",
+                "(CAST(substr(y.k, 1, 4) AS INTEGER) * 100 + CAST(substr(y.k, 6, 2) AS INTEGER))",
+            ),
+            (KpiBy::Month, Pool::Postgres(_)) => {
+                ("x.day", "CAST(to_char(y.k, 'YYYYMM') AS BIGINT)")
             }
-            (KpiBy::Month, Pool::Postgres(_)) => "CAST(to_char(x.day, 'YYYYMM') AS BIGINT)",
         };
         let part_ids: Vec<Id> = (0..ps.len() as Id)
             .filter(|&ix| factual(&ps[ix as usize]))
             .collect();
         let mut sql = Sql::new(&format!(
-            "SELECT CAST({key} AS BIGINT), CAST(COALESCE(SUM(x.num), 0) AS BIGINT), CAST(COALESCE(SUM(x.den), 0) AS BIGINT) \
-             FROM kpi_day_fact x WHERE x.kpi = "
+            "SELECT CAST({outer} AS BIGINT), CAST(COALESCE(SUM(y.n), 0) AS BIGINT), CAST(COALESCE(SUM(y.d), 0) AS BIGINT) \
+             FROM (SELECT {inner} AS k, SUM(x.num) AS n, SUM(x.den) AS d FROM kpi_day_fact x WHERE x.kpi = "
         ));
         sql.bind(Arg::Text(kpi.to_string()));
         sql.push(&format!(" AND x.part IN ({})", id_list(&part_ids)));
@@ -827,7 +832,7 @@ impl Db {
         if let Some(staff) = s.staff {
             sql.push(" AND x.staff_id = ").bind_i64(staff);
         }
-        sql.push(" GROUP BY 1");
+        sql.push(" GROUP BY 1) y GROUP BY 1");
         Ok(on_pool!(self, pool => bind_args!(
             sqlx::query_as::<_, (i64, i64, i64)>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(pool).await?))
     }
@@ -900,7 +905,7 @@ impl Db {
                 statements.push(sql);
             }
         }
-        on_pool!(self, pool => {
+        let rows = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM kpi_day_fact").execute(&mut *tx).await?;
             let mut rows = 0;
@@ -911,8 +916,19 @@ impl Db {
             sqlx::query("UPDATE kpi_fact_state SET built_until = $1, built_at = $2 WHERE id = 1")
                 .bind(until).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(rows)
-        })
+            Ok::<u64, StoreError>(rows)
+        })?;
+        // PostgreSQL: clear the deleted rows and mark the pages all-visible, so the reads are
+        // index-only scans, and give the planner the new row counts. Not fatal: the facts
+        // are committed; autovacuum does the same later.
+        if let Pool::Postgres(p) = &self.pool
+            && let Err(e) = sqlx::raw_sql("VACUUM (ANALYZE) kpi_day_fact")
+                .execute(p)
+                .await
+        {
+            tracing::warn!(error = %e, "VACUUM of the KPI day facts failed");
+        }
+        Ok(rows)
     }
 
     /// The records behind a KPI value (every part, oldest first), a page at a time.
