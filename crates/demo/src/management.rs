@@ -134,5 +134,7 @@ pub(crate) async fn seed(db: &Db, as_of: NaiveDate) -> Result<(), DemoError> {
             }
         }
     }
+    // The KPI day facts the nightly job keeps, so the dashboards read them from the start.
+    svc.rebuild_kpi_facts().await.map_err(err)?;
     Ok(())
 }

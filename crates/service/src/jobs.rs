@@ -18,6 +18,9 @@ pub struct DailyReport {
     pub sales: crate::sales::SalesJobReport,
     /// Points accrued, lots expired, tiers reviewed (None when the step failed).
     pub loyalty: Option<crate::loyalty::LoyaltyJobReport>,
+    /// Rows of the KPI day facts rebuilt for the days before today (None when the step
+    /// failed: the old facts stay valid for the days they cover).
+    pub kpi_facts: Option<u64>,
 }
 
 pub const DAILY_JOB: &str = "daily";
@@ -55,6 +58,13 @@ impl Services {
         match self.run_loyalty_jobs(today).await {
             Ok(l) => report.loyalty = Some(l),
             Err(e) => tracing::error!(error = %e, "loyalty step failed"),
+        }
+        // The KPI day facts, after the writes above (tasks, policies' renewals, points).
+        // A failure is logged: the old facts still cover the days before their
+        // `built_until` and the KPIs read the records from there on.
+        match self.run_management_jobs().await {
+            Ok(rows) => report.kpi_facts = Some(rows),
+            Err(e) => tracing::error!(error = %e, "KPI facts rebuild failed"),
         }
         // A failed snapshot is logged, not fatal: the other jobs' work stands, and the
         // snapshot is retried by tomorrow's run (or `dealerbase mine all`).

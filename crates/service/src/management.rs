@@ -1864,3 +1864,25 @@ impl Services {
         Ok((name, bytes))
     }
 }
+
+// ---- daily jobs ---------------------------------------------------------------------------------
+
+impl Services {
+    /// Rebuilds the KPI day facts (per day, store, staff member and model) for every day
+    /// before today; the KPI values read them for those days and the records for today.
+    /// Run by the daily job, the demo generator and `dealerbase bench --scenario management`.
+    pub async fn rebuild_kpi_facts(&self) -> Result<u64> {
+        Ok(self
+            .db
+            .rebuild_kpi_facts(self.clock.today(), self.clock.now())
+            .await?)
+    }
+
+    /// The management part of the daily jobs (run under the daily job lock, after the other
+    /// jobs' writes): the KPI day facts. Returns their number of rows.
+    pub async fn run_management_jobs(&self) -> Result<u64> {
+        let rows = self.rebuild_kpi_facts().await?;
+        tracing::info!(kpi_facts = rows, "management jobs done");
+        Ok(rows)
+    }
+}

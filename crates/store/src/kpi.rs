@@ -8,11 +8,17 @@
 //! renewed`; a ratio of two record sets (conversion: orders ÷ new leads) is two parts. The
 //! store, staff and group values are therefore always `Σ num ÷ Σ den` over records, and the
 //! drill-down lists exactly the rows that were summed.
+//!
+//! The parts whose window is the period itself are also kept summed per China day, store,
+//! staff member and model in `kpi_day_fact` (migration 0018), rebuilt by the nightly job
+//! ([`Db::rebuild_kpi_facts`]); [`Db::kpi_sums`] reads them for the days before
+//! `kpi_fact_state.built_until` and the records from that day on, so a group's month is a
+//! few thousand fact rows plus today's records.
 
 use crate::model::Id;
 use crate::sql::{Arg, Sql, bind_args};
 use crate::{Db, Pool, Result, StoreError, on_pool};
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 use utoipa::ToSchema;
@@ -97,6 +103,9 @@ struct Part {
     /// cohorts look before or after it). `{from}` and `{until}` in `filter` are the
     /// period's own bounds.
     window: Window,
+    /// Always read from the records, never from the day facts (a small table people edit
+    /// for past months: operating costs).
+    live: bool,
 }
 
 /// The dates a part's rows are taken from, relative to the period `[from, until)`.
@@ -114,6 +123,32 @@ enum Window {
     Before,
     /// The month after the period (next month's target).
     NextMonth,
+}
+
+/// Whether a part's rows are kept as day facts: it selects the period itself, by its date
+/// alone (no condition names the period's bounds), so a period's sum is the sum of its days;
+/// and it is not one of the small hand-edited tables read live.
+fn factual(p: &Part) -> bool {
+    !p.live
+        && p.window == Window::Period
+        && !p.filter.contains('{')
+        && !p.filter_pg.is_some_and(|f| f.contains('{'))
+}
+
+/// Whether two parts sum the same rows to the same keys (their facts are the same rows).
+fn same_facts(a: &Part, b: &Part) -> bool {
+    (a.from, a.date, a.ts, a.store, a.staff, a.model)
+        == (b.from, b.date, b.ts, b.store, b.staff, b.model)
+        && (a.filter, a.num, a.den, a.num_pg, a.filter_pg)
+            == (b.filter, b.num, b.den, b.num_pg, b.filter_pg)
+}
+
+/// Whether the KPI's period parts are kept as day facts (the catalogue's KPIs are).
+fn has_facts(kpi: &str) -> bool {
+    dealerbase_domain::kpi::CATALOGUE
+        .iter()
+        .any(|k| k.id == kpi)
+        && parts(kpi).is_some_and(|ps| ps.iter().any(factual))
 }
 
 impl Window {
@@ -149,6 +184,7 @@ const BASE: Part = Part {
     num_pg: None,
     filter_pg: None,
     window: Window::Period,
+    live: false,
 };
 
 const VISITS: Part = Part {
@@ -219,6 +255,7 @@ const COSTS: Part = Part {
     num: "c.amount_fen",
     id: "c.id",
     label: "c.category",
+    live: true,
     ..BASE
 };
 
@@ -664,7 +701,9 @@ impl Db {
         Ok(ps)
     }
 
-    /// Σ numerator and Σ denominator of a KPI over the selected records, by key.
+    /// Σ numerator and Σ denominator of a KPI over the selected records, by key. The parts
+    /// kept as day facts are read from the facts for the days before `built_until` and from
+    /// the records from it on: the same sums either way.
     pub async fn kpi_sums(&self, kpi: &str, s: &KpiSelect, by: KpiBy) -> Result<Vec<KpiSum>> {
         let ps = self.check_kpi(kpi, by, s)?;
         if by == KpiBy::Month && ps.iter().any(|p| p.window != Window::Period) {
@@ -690,7 +729,41 @@ impl Db {
             return Ok(out);
         }
         let mut out: Vec<KpiSum> = Vec::new();
+        let mut add = |rows: Vec<(i64, i64, i64)>| {
+            for (key, num, den) in rows {
+                match out.iter_mut().find(|x| x.key == key) {
+                    Some(x) => {
+                        x.num += num;
+                        x.den += den;
+                    }
+                    None => out.push(KpiSum { key, num, den }),
+                }
+            }
+        };
+        // Days before `split` from the nightly facts, the rest from the records.
+        let split = if has_facts(kpi) && s.from < s.until {
+            self.kpi_facts_built_until()
+                .await?
+                .map_or(s.from, |b| b.clamp(s.from, s.until))
+        } else {
+            s.from
+        };
+        if split > s.from {
+            add(self.kpi_fact_sums(kpi, &ps, s, split, by).await?);
+        }
+        let live = KpiSelect {
+            from: split,
+            ..s.clone()
+        };
         for p in &ps {
+            let sel = if factual(p) {
+                if split >= s.until {
+                    continue;
+                }
+                &live
+            } else {
+                s
+            };
             let month;
             let key = match by {
                 KpiBy::Total => "0",
@@ -708,22 +781,154 @@ impl Db {
                 p.den,
                 p.from
             ));
-            self.part_where(&mut sql, p, s);
+            self.part_where(&mut sql, p, sel);
             sql.push(" GROUP BY 1");
             let rows: Vec<(i64, i64, i64)> = on_pool!(self, pool => bind_args!(
                 sqlx::query_as::<_, (i64, i64, i64)>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(pool).await?);
-            for (key, num, den) in rows {
-                match out.iter_mut().find(|x| x.key == key) {
-                    Some(x) => {
-                        x.num += num;
-                        x.den += den;
-                    }
-                    None => out.push(KpiSum { key, num, den }),
-                }
-            }
+            add(rows);
         }
         out.sort_by_key(|x| x.key);
         Ok(out)
+    }
+
+    /// The facts' sums of a KPI's period parts for the days `[s.from, until)`, by key.
+    async fn kpi_fact_sums(
+        &self,
+        kpi: &str,
+        ps: &[Part],
+        s: &KpiSelect,
+        until: NaiveDate,
+        by: KpiBy,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        // Summed per key (per day for months) first, then the few sums are keyed: the
+        // month of a date is computed once a day, not once a row.
+        let (inner, outer) = match (by, &self.pool) {
+            (KpiBy::Total, _) => ("0", "y.k"),
+            (KpiBy::Store, _) => ("x.store_id", "y.k"),
+            (KpiBy::Staff, _) => ("x.staff_id", "y.k"),
+            (KpiBy::Model, _) => ("x.model_id", "y.k"),
+            (KpiBy::Month, Pool::Sqlite(_)) => (
+                "x.day",
+                "(CAST(substr(y.k, 1, 4) AS INTEGER) * 100 + CAST(substr(y.k, 6, 2) AS INTEGER))",
+            ),
+            (KpiBy::Month, Pool::Postgres(_)) => {
+                ("x.day", "CAST(to_char(y.k, 'YYYYMM') AS BIGINT)")
+            }
+        };
+        let part_ids: Vec<Id> = (0..ps.len() as Id)
+            .filter(|&ix| factual(&ps[ix as usize]))
+            .collect();
+        let mut sql = Sql::new(&format!(
+            "SELECT CAST({outer} AS BIGINT), CAST(COALESCE(SUM(y.n), 0) AS BIGINT), CAST(COALESCE(SUM(y.d), 0) AS BIGINT) \
+             FROM (SELECT {inner} AS k, SUM(x.num) AS n, SUM(x.den) AS d FROM kpi_day_fact x WHERE x.kpi = "
+        ));
+        sql.bind(Arg::Text(kpi.to_string()));
+        sql.push(&format!(" AND x.part IN ({})", id_list(&part_ids)));
+        sql.push(" AND x.day >= ");
+        sql.bind(Arg::Date(s.from));
+        sql.push(" AND x.day < ");
+        sql.bind(Arg::Date(until));
+        sql.push(&format!(" AND x.store_id IN ({})", id_list(&s.stores)));
+        if let Some(staff) = s.staff {
+            sql.push(" AND x.staff_id = ").bind_i64(staff);
+        }
+        sql.push(" GROUP BY 1) y GROUP BY 1");
+        Ok(on_pool!(self, pool => bind_args!(
+            sqlx::query_as::<_, (i64, i64, i64)>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(pool).await?))
+    }
+
+    /// The first day the KPI day facts do not cover (None: never built).
+    pub async fn kpi_facts_built_until(&self) -> Result<Option<NaiveDate>> {
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, Option<NaiveDate>>(
+            "SELECT built_until FROM kpi_fact_state WHERE id = 1").fetch_optional(p).await?)
+            .flatten(),
+        )
+    }
+
+    /// Rebuilds the KPI day facts for every day before `until` (China days): for every
+    /// catalogue KPI's period part, one set-based statement sums its records per day, store,
+    /// staff member and model (a part summing the same rows as an earlier one copies its
+    /// facts). One transaction: readers see the old facts or the new ones, never a mix.
+    /// Returns the number of fact rows.
+    pub async fn rebuild_kpi_facts(&self, until: NaiveDate, now: DateTime<Utc>) -> Result<u64> {
+        let pg = matches!(self.pool, Pool::Postgres(_));
+        let mut statements: Vec<Sql> = Vec::new();
+        let mut built: Vec<(&'static str, usize, Part)> = Vec::new();
+        for k in dealerbase_domain::kpi::CATALOGUE {
+            let Some(ps) = parts(k.id) else { continue };
+            for (ix, p) in ps.iter().enumerate() {
+                if !factual(p) {
+                    continue;
+                }
+                if let Some((kpi0, ix0, _)) = built.iter().find(|(_, _, q)| same_facts(q, p)) {
+                    statements.push(Sql::new(&format!(
+                        "INSERT INTO kpi_day_fact (kpi, part, day, store_id, staff_id, model_id, num, den) \
+                         SELECT '{kpi}', {ix}, day, store_id, staff_id, model_id, num, den FROM kpi_day_fact WHERE kpi = '{kpi0}' AND part = {ix0}",
+                        kpi = k.id
+                    )));
+                    continue;
+                }
+                built.push((k.id, ix, *p));
+                let day = match (p.ts, pg) {
+                    (false, _) => p.date.to_string(),
+                    (true, false) => format!("date({}, '+8 hours')", p.date),
+                    (true, true) => format!(
+                        "CAST(({} AT TIME ZONE 'UTC') + INTERVAL '8 hours' AS DATE)",
+                        p.date
+                    ),
+                };
+                let mut sql = Sql::new(&format!(
+                    "INSERT INTO kpi_day_fact (kpi, part, day, store_id, staff_id, model_id, num, den) \
+                     SELECT '{kpi}', {ix}, {day}, COALESCE({store}, 0), COALESCE({staff}, 0), COALESCE({model}, 0), \
+                     CAST(COALESCE(SUM({num}), 0) AS BIGINT), CAST(COALESCE(SUM({den}), 0) AS BIGINT) \
+                     FROM {from} WHERE {date} < ",
+                    kpi = k.id,
+                    store = p.store,
+                    staff = p.staff.unwrap_or("0"),
+                    model = p.model.unwrap_or("0"),
+                    num = self.part_num(p),
+                    den = p.den,
+                    from = p.from,
+                    date = p.date,
+                ));
+                if p.ts {
+                    sql.bind(Arg::Ts(dealerbase_domain::sales::china_day_start(until)));
+                } else {
+                    sql.bind(Arg::Date(until));
+                }
+                sql.push(match (&self.pool, p.filter_pg) {
+                    (Pool::Postgres(_), Some(f)) => f,
+                    _ => p.filter,
+                });
+                sql.push(" GROUP BY 3, 4, 5, 6");
+                statements.push(sql);
+            }
+        }
+        let rows = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM kpi_day_fact").execute(&mut *tx).await?;
+            let mut rows = 0;
+            for sql in statements {
+                rows += bind_args!(sqlx::query(AssertSqlSafe(sql.text.clone())), sql.args)
+                    .execute(&mut *tx).await?.rows_affected();
+            }
+            sqlx::query("UPDATE kpi_fact_state SET built_until = $1, built_at = $2 WHERE id = 1")
+                .bind(until).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<u64, StoreError>(rows)
+        })?;
+        // PostgreSQL: clear the deleted rows and mark the pages all-visible, so the reads are
+        // index-only scans, and give the planner the new row counts. Not fatal: the facts
+        // are committed; autovacuum does the same later.
+        if let Pool::Postgres(p) = &self.pool
+            && let Err(e) = sqlx::raw_sql("VACUUM (ANALYZE) kpi_day_fact")
+                .execute(p)
+                .await
+        {
+            tracing::warn!(error = %e, "VACUUM of the KPI day facts failed");
+        }
+        Ok(rows)
     }
 
     /// The records behind a KPI value (every part, oldest first), a page at a time.

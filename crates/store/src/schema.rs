@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the k-means cluster of each scored customer",
         include_str!("../migrations/0017_score_cluster.sql"),
     ),
+    (
+        18,
+        "the KPI catalogue by day (facts for the management dashboards)",
+        include_str!("../migrations/0018_kpi_day_fact.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

@@ -3,9 +3,13 @@
 
 use crate::both;
 use crate::harness::{Fixture, TestDb, fixture, vin};
-use dealerbase_service::ServiceError;
+use chrono::NaiveDate;
+use dealerbase_domain::FixedClock;
 use dealerbase_service::management::KpiQuery;
+use dealerbase_service::{ServiceError, Services};
 use dealerbase_store::Db;
+use dealerbase_store::kpi::{KpiBy, KpiSelect, KpiSum, kpi_supports};
+use std::sync::Arc;
 
 async fn sql(db: &Db, s: &str) {
     db.execute_admin(s)
@@ -607,8 +611,197 @@ async fn cohort_and_stock_kpis_by_hand(t: &TestDb) {
         .expect("trend");
     let pts: Vec<(i64, i64)> = trend.iter().map(|p| (p.numerator, p.denominator)).collect();
     assert_eq!(pts, vec![(1, 1), (1, 3)]);
+    // The owner-business and defeat-clarity ratios are kept as day facts: the same sums
+    // with facts built before, inside and after October.
+    facts_agree_with_records(&t.db, &f, &["2026-10-01", "2026-10-12", "2026-11-01"]).await;
 }
 both!(cohort_and_stock_kpis_by_hand);
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+/// Every catalogue KPI's sums straight from the store, labelled: October 2026, September to
+/// December, 1 October alone and October 2025; both stores by every breakdown the KPI
+/// supports, S01 alone in total, and each staff member's own where the KPI is per staff.
+async fn all_sums(db: &Db, f: &Fixture) -> Vec<(String, Vec<KpiSum>)> {
+    let periods = [
+        ("2026-10-01", "2026-11-01"),
+        ("2026-09-01", "2027-01-01"),
+        ("2026-10-01", "2026-10-02"),
+        ("2025-10-01", "2025-11-01"),
+    ];
+    let staff = [
+        f.consultant_a.staff_id,
+        f.consultant_b.staff_id,
+        f.advisor1.staff_id,
+    ];
+    let mut out = Vec::new();
+    for k in dealerbase_domain::kpi::CATALOGUE {
+        for (from, until) in periods {
+            let both_stores = KpiSelect {
+                from: d(from),
+                until: d(until),
+                stores: vec![f.store1, f.store2],
+                staff: None,
+            };
+            let mut asks: Vec<(KpiSelect, KpiBy)> = Vec::new();
+            for by in [
+                KpiBy::Total,
+                KpiBy::Store,
+                KpiBy::Staff,
+                KpiBy::Model,
+                KpiBy::Month,
+            ] {
+                if kpi_supports(k.id, by) {
+                    asks.push((both_stores.clone(), by));
+                }
+            }
+            asks.push((
+                KpiSelect {
+                    stores: vec![f.store1],
+                    ..both_stores.clone()
+                },
+                KpiBy::Total,
+            ));
+            if kpi_supports(k.id, KpiBy::Staff) {
+                for s in staff {
+                    asks.push((
+                        KpiSelect {
+                            staff: Some(s),
+                            ..both_stores.clone()
+                        },
+                        KpiBy::Total,
+                    ));
+                }
+            }
+            for (sel, by) in asks {
+                let sums = db
+                    .kpi_sums(k.id, &sel, by)
+                    .await
+                    .unwrap_or_else(|e| panic!("{} {by:?} {sel:?}: {e}", k.id));
+                out.push((format!("{} {by:?} {sel:?}", k.id), sums));
+            }
+        }
+    }
+    out
+}
+
+/// Builds the KPI day facts until each of `days` in turn and checks every sum of
+/// [`all_sums`] is what the records alone give.
+async fn facts_agree_with_records(db: &Db, f: &Fixture, days: &[&str]) {
+    db.execute_admin("DELETE FROM kpi_day_fact; UPDATE kpi_fact_state SET built_until = NULL")
+        .await
+        .expect("no facts");
+    assert_eq!(db.kpi_facts_built_until().await.expect("state"), None);
+    let from_records = all_sums(db, f).await;
+    assert!(
+        from_records.iter().filter(|(_, s)| !s.is_empty()).count() > 20,
+        "the fixture has records for most sums"
+    );
+    for day in days {
+        let rows = db
+            .rebuild_kpi_facts(d(day), f.svc.clock.now())
+            .await
+            .expect("facts");
+        assert_eq!(
+            db.kpi_facts_built_until().await.expect("state"),
+            Some(d(day))
+        );
+        let with_facts = all_sums(db, f).await;
+        assert_eq!(with_facts.len(), from_records.len());
+        for ((label, got), (_, want)) in with_facts.iter().zip(&from_records) {
+            assert_eq!(got, want, "{label}, facts until {day} ({rows} rows)");
+        }
+    }
+}
+
+/// The sums are the same whether or not the nightly facts exist, whatever day they were
+/// built until: before October, on its first day (1 October in China starts at 16:00 UTC
+/// on 30 September — V5 is just after it), inside it, on 1 November (V6, 00:30 on 1
+/// November in China, is not in the facts) and after it.
+async fn kpi_facts_give_the_same_sums(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    october(&t.db, &f).await;
+    facts_agree_with_records(
+        &t.db,
+        &f,
+        &[
+            "2026-09-15",
+            "2026-10-01",
+            "2026-10-02",
+            "2026-10-12",
+            "2026-11-01",
+            "2026-12-01",
+        ],
+    )
+    .await;
+}
+both!(kpi_facts_give_the_same_sums);
+
+/// The KPI values read the facts for the days they cover: a record removed afterwards
+/// (bypassing the services) still counts until the next night's rebuild — the documented
+/// staleness. Operating costs are read live: a changed cost shows at once.
+async fn kpi_facts_are_read_until_the_next_rebuild(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    october(&t.db, &f).await;
+    let val = async |kpi: &str| {
+        let v = f
+            .svc
+            .kpi_value(&f.group_staff, &q(kpi, "store"))
+            .await
+            .unwrap_or_else(|e| panic!("{kpi}: {e}"))
+            .current;
+        (v.numerator, v.denominator)
+    };
+    // Built the night of 1 November (as the daily job does: every day before today).
+    let night = Services::new(t.db.clone(), Arc::new(FixedClock::on(d("2026-11-01"))));
+    assert!(night.rebuild_kpi_facts().await.expect("facts") > 0);
+    assert_eq!(
+        t.db.kpi_facts_built_until().await.expect("state"),
+        Some(d("2026-11-01"))
+    );
+    // W2 (¥500, gross profit ¥200) and V1 (a visit of 2 October) go.
+    sql(
+        &t.db,
+        "DELETE FROM work_order_line WHERE work_order_id = 1972",
+    )
+    .await;
+    sql(&t.db, "DELETE FROM work_order WHERE id = 1972").await;
+    sql(&t.db, "DELETE FROM showroom_visit WHERE id = 1301").await;
+    assert_eq!(val("work_orders").await, (2, 0));
+    assert_eq!(val("service_revenue").await, (150_000, 0));
+    assert_eq!(val("aftersales_gross_profit").await, (85_000, 0));
+    assert_eq!(val("traffic").await, (5, 0));
+    // The rent goes up from ¥500 to ¥700: costs are live, so absorption is at once
+    // 85,000 ÷ (70,000 + 50,000) = 85,000 ÷ 120,000.
+    sql(
+        &t.db,
+        "UPDATE operating_cost SET amount_fen = 70000 WHERE category = 'rent'",
+    )
+    .await;
+    assert_eq!(val("operating_cost").await, (120_000, 0));
+    assert_eq!(val("service_absorption").await, (85_000, 120_000));
+    // The next night's daily jobs rebuild the facts: W1 alone (¥1,000, gross profit
+    // 40,000 + 60,000 − 35,000 = 65,000 fen), traffic V2–V5 = 4, absorption 65,000 ÷ 120,000.
+    let next = Services::new(t.db.clone(), Arc::new(FixedClock::on(d("2026-11-02"))));
+    let report = next
+        .run_daily_jobs("test")
+        .await
+        .expect("jobs")
+        .expect("ran");
+    assert!(report.kpi_facts.is_some_and(|n| n > 0), "{report:?}");
+    assert_eq!(
+        t.db.kpi_facts_built_until().await.expect("state"),
+        Some(d("2026-11-02"))
+    );
+    assert_eq!(val("work_orders").await, (1, 0));
+    assert_eq!(val("service_revenue").await, (100_000, 0));
+    assert_eq!(val("aftersales_gross_profit").await, (65_000, 0));
+    assert_eq!(val("traffic").await, (4, 0));
+    assert_eq!(val("service_absorption").await, (65_000, 120_000));
+}
+both!(kpi_facts_are_read_until_the_next_rebuild);
 
 async fn group_value_is_computed_from_records(t: &TestDb) {
     let f = fixture(&t.db).await;

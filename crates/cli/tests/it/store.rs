@@ -22,7 +22,9 @@ async fn migrations_are_idempotent(t: &TestDb) {
     t.db.migrate().await.expect("second migrate");
     assert_eq!(
         t.db.migrations_applied().await.expect("versions"),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+        vec![
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
+        ]
     );
     assert!(t.db.is_empty().await.expect("empty"));
     // Migrations that ran leave planner statistics behind (SQLite keeps them in
