@@ -75,7 +75,7 @@ pub struct ImportArgs {
     #[arg(long, env = "DEALERBASE_IMPORT_REPORT")]
     pub report: Option<PathBuf>,
     /// Rows per transaction
-    #[arg(long, env = "DEALERBASE_IMPORT_BATCH_SIZE", default_value_t = 5000)]
+    #[arg(long, env = "DEALERBASE_IMPORT_BATCH_SIZE", default_value_t = 10_000)]
     pub batch_size: usize,
     /// Language of the reasons: zh | en
     #[arg(long, env = "DEALERBASE_LANG", default_value = "zh")]

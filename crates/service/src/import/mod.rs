@@ -173,7 +173,7 @@ impl Default for ImportOptions {
             dry_run: false,
             all_or_nothing: false,
             sheet: None,
-            batch_size: 5000,
+            batch_size: 10_000,
             lang: Lang::Zh,
             run_id: None,
         }
