@@ -3,7 +3,8 @@
 # by `dealerbase import generate`: UTF-8 CSV with Chinese headers, repeats and bad rows)
 # imported with validation and de-duplication into a new SQLite file and a new PostgreSQL
 # database (each holding a one-store demo group, so store S01 and the user admin exist),
-# with the wall time and the peak memory (max RSS) of each run.
+# with the wall time, the CPU time and the peak memory (max RSS) of each run, and the load
+# average before it (other work on the machine inflates the wall time).
 #
 #   bash bench/import.sh                  # 1,000,000 rows
 #   ROWS=100000 bash bench/import.sh      # a quick check
@@ -16,9 +17,11 @@ ROWS="${ROWS:-1000000}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 OUT="${OUT:-bench/out/import}"
 mkdir -p "$OUT"
-BIN="${BIN:-target/release/dealerbase}"
+BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/dealerbase}"
 [ -x "$BIN" ] || cargo build --release -p dealerbase --locked
-CSV="$OUT/customers-$ROWS.csv"
+# v2: the generator gives each person their own ID number (v1 repeated them every 63,000
+# people); a file written by the first version is not reused.
+CSV="$OUT/customers-$ROWS.v2.csv"
 [ -f "$CSV" ] || "$BIN" import generate --rows "$ROWS" -o "$CSV"
 
 prepare() { # $1 = database URL: a one-store demo group (store S01, user admin)
@@ -26,8 +29,8 @@ prepare() { # $1 = database URL: a one-store demo group (store S01, user admin)
 }
 
 run() { # $1 = label, $2 = database URL
-  echo "== $1"
-  /usr/bin/time -f "peak RSS %M KiB, wall %e s" \
+  echo "== $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  /usr/bin/time -f "peak RSS %M KiB, wall %e s, CPU user %U s + system %S s" \
     "$BIN" import customers "$CSV" --store S01 --database-url "$2" --report "$OUT/report-$1.csv" 2>&1 | tail -4
 }
 

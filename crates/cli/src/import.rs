@@ -75,7 +75,7 @@ pub struct ImportArgs {
     #[arg(long, env = "DEALERBASE_IMPORT_REPORT")]
     pub report: Option<PathBuf>,
     /// Rows per transaction
-    #[arg(long, env = "DEALERBASE_IMPORT_BATCH_SIZE", default_value_t = 5000)]
+    #[arg(long, env = "DEALERBASE_IMPORT_BATCH_SIZE", default_value_t = 10_000)]
     pub batch_size: usize,
     /// Language of the reasons: zh | en
     #[arg(long, env = "DEALERBASE_LANG", default_value = "zh")]
@@ -277,10 +277,14 @@ fn generate(rows: u64, output: &PathBuf, seed: u64) -> Result<()> {
             _ => digits,
         };
         let (id, gender, birthday) = if person % 3 == 0 {
-            let year = 1960 + person % 45;
-            let month = 1 + person % 12;
-            let day = 1 + person % 28;
-            let seq = person % 1000;
+            // One ID number per person: (birthday, sequence) numbers the people with an ID
+            // one by one (15,120 birthdays × 1,000 sequences), so two people never share one.
+            let k = person / 3;
+            let seq = k % 1000;
+            let d = k / 1000;
+            let year = 1960 + d % 45;
+            let month = 1 + (d / 45) % 12;
+            let day = 1 + (d / 540) % 28;
             let first17 = format!("330106{year}{month:02}{day:02}{seq:03}");
             let check = dealerbase_domain::resident_id::check_char(&first17).unwrap_or('0');
             (format!("{first17}{check}"), String::new(), String::new())

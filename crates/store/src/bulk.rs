@@ -171,11 +171,74 @@ fn copy_escape(out: &mut String, v: &Val) {
     }
 }
 
+/// The type of a column of [`RowUpdates`] (PostgreSQL binds each column as one typed
+/// array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    Text,
+    Date,
+    Bool,
+    I64,
+}
+
+/// Rows of one table to update by id, each setting the same columns to its own values (and
+/// the `also` columns to one value for all), written as one statement per chunk instead of
+/// one statement per row.
+#[derive(Debug, Clone)]
+pub struct RowUpdates {
+    pub table: &'static str,
+    pub columns: Vec<(&'static str, SqlType)>,
+    pub also: Vec<(&'static str, Val)>,
+    ids: Vec<i64>,
+    values: Vec<Val>,
+}
+
+impl RowUpdates {
+    pub fn new(
+        table: &'static str,
+        columns: Vec<(&'static str, SqlType)>,
+        also: Vec<(&'static str, Val)>,
+    ) -> RowUpdates {
+        RowUpdates {
+            table,
+            columns,
+            also,
+            ids: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+    /// Adds the row `id`; the values must follow `columns`.
+    pub fn push(&mut self, id: i64, row: impl IntoIterator<Item = Val>) {
+        let before = self.values.len();
+        self.values.extend(row);
+        assert_eq!(
+            self.values.len() - before,
+            self.columns.len(),
+            "update width of {}",
+            self.table
+        );
+        self.ids.push(id);
+    }
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+    fn rows(&self) -> impl Iterator<Item = (i64, &[Val])> {
+        let w = self.columns.len().max(1);
+        self.ids.iter().copied().zip(self.values.chunks(w))
+    }
+}
+
 /// A connection (or transaction) that can take a table of rows the fast way: literal
 /// multi-row INSERTs on SQLite, COPY on PostgreSQL. Lets other store modules write bulk
 /// rows inside their own transactions (an import batch with its progress row).
 pub(crate) trait BulkConn {
     fn write_rows(&mut self, t: &TableRows) -> impl Future<Output = Result<()>> + Send;
+    /// Updates rows by id: `UPDATE … FROM (VALUES …)` with literal rows on SQLite,
+    /// `UPDATE … FROM UNNEST(typed arrays)` on PostgreSQL.
+    fn update_rows(&mut self, u: &RowUpdates) -> impl Future<Output = Result<()>> + Send;
 }
 
 impl BulkConn for sqlx::SqliteConnection {
@@ -210,6 +273,137 @@ impl BulkConn for sqlx::SqliteConnection {
         }
         Ok(())
     }
+
+    async fn update_rows(&mut self, u: &RowUpdates) -> Result<()> {
+        sqlite_update_rows(self, u).await
+    }
+}
+
+async fn sqlite_update_rows(conn: &mut sqlx::SqliteConnection, u: &RowUpdates) -> Result<()> {
+    if u.is_empty() || u.columns.is_empty() {
+        return Ok(());
+    }
+    let mut sets: Vec<String> = u
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{c} = v.column{}", i + 2))
+        .collect();
+    for (c, v) in &u.also {
+        let mut s = format!("{c} = ");
+        sqlite_literal(&mut s, v);
+        sets.push(s);
+    }
+    let head = format!("UPDATE {} SET {} FROM (VALUES ", u.table, sets.join(", "));
+    let tail = format!(") AS v WHERE {}.id = v.column1", u.table);
+    let mut sql = String::with_capacity(1 << 20);
+    let n = u.len();
+    for (i, (id, row)) in u.rows().enumerate() {
+        if sql.is_empty() {
+            sql.push_str(&head);
+        } else {
+            sql.push(',');
+        }
+        let _ = write!(sql, "({id}");
+        for v in row {
+            sql.push(',');
+            sqlite_literal(&mut sql, v);
+        }
+        sql.push(')');
+        if sql.len() > (1 << 19) || i + 1 == n {
+            sql.push_str(&tail);
+            sqlx::raw_sql(AssertSqlSafe(std::mem::take(&mut sql)))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Binds one value of a PostgreSQL statement by its kind.
+fn pg_bind_val<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    v: &Val,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    match v.clone() {
+        Val::Null => q.bind(None::<String>),
+        Val::I64(i) => q.bind(i),
+        Val::F64(f) => q.bind(f),
+        Val::Text(s) => q.bind(s),
+        Val::Date(d) => q.bind(d),
+        Val::Ts(t) => q.bind(t),
+        Val::Bool(b) => q.bind(b),
+    }
+}
+
+async fn pg_update_rows(conn: &mut sqlx::PgConnection, u: &RowUpdates) -> Result<()> {
+    if u.is_empty() || u.columns.is_empty() {
+        return Ok(());
+    }
+    let w = u.columns.len();
+    let mut sets: Vec<String> = Vec::new();
+    let mut arrays = vec!["$1::bigint[]".to_string()];
+    let mut names = vec!["k".to_string()];
+    for (i, (c, ty)) in u.columns.iter().enumerate() {
+        sets.push(format!("{c} = u.c{i}"));
+        let ty = match ty {
+            SqlType::Text => "text",
+            SqlType::Date => "date",
+            SqlType::Bool => "boolean",
+            SqlType::I64 => "bigint",
+        };
+        arrays.push(format!("${}::{ty}[]", i + 2));
+        names.push(format!("c{i}"));
+    }
+    for (j, (c, _)) in u.also.iter().enumerate() {
+        sets.push(format!("{c} = ${}", w + 2 + j));
+    }
+    let sql = format!(
+        "UPDATE {t} AS t SET {} FROM UNNEST({}) AS u({}) WHERE t.id = u.k",
+        sets.join(", "),
+        arrays.join(", "),
+        names.join(", "),
+        t = u.table
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(u.ids.clone());
+    for (i, (_, ty)) in u.columns.iter().enumerate() {
+        let col = u.values.iter().skip(i).step_by(w);
+        q = match ty {
+            SqlType::Text => q.bind(
+                col.map(|v| match v {
+                    Val::Text(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<Option<String>>>(),
+            ),
+            SqlType::Date => q.bind(
+                col.map(|v| match v {
+                    Val::Date(d) => Some(*d),
+                    _ => None,
+                })
+                .collect::<Vec<Option<NaiveDate>>>(),
+            ),
+            SqlType::Bool => q.bind(
+                col.map(|v| match v {
+                    Val::Bool(b) => Some(*b),
+                    _ => None,
+                })
+                .collect::<Vec<Option<bool>>>(),
+            ),
+            SqlType::I64 => q.bind(
+                col.map(|v| match v {
+                    Val::I64(i) => Some(*i),
+                    _ => None,
+                })
+                .collect::<Vec<Option<i64>>>(),
+            ),
+        };
+    }
+    for (_, v) in &u.also {
+        q = pg_bind_val(q, v);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
 }
 
 impl BulkConn for sqlx::PgConnection {
@@ -244,23 +438,45 @@ impl BulkConn for sqlx::PgConnection {
         copy.finish().await?;
         Ok(())
     }
+
+    async fn update_rows(&mut self, u: &RowUpdates) -> Result<()> {
+        pg_update_rows(self, u).await
+    }
 }
 
 /// Values of a text list as an SQL list of literals, `('a','b')`, for IN on SQLite (one
 /// statement instead of thousands of bound parameters).
-pub(crate) fn sqlite_text_list(values: &[String]) -> String {
+pub(crate) fn sqlite_text_list<S: AsRef<str>>(values: &[S]) -> String {
     let mut out = String::with_capacity(values.len() * 16 + 2);
     out.push('(');
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        sqlite_literal(&mut out, &Val::Text(v.clone()));
+        sqlite_literal(&mut out, &Val::Text(v.as_ref().to_string()));
     }
     if values.is_empty() {
         out.push_str("NULL");
     }
     out.push(')');
+    out
+}
+
+/// Values of a text list as the rows of a `VALUES` clause on SQLite, `('a'),('b')` (a
+/// list that must stay the outer loop of a join).
+pub(crate) fn sqlite_values_rows<S: AsRef<str>>(values: &[S]) -> String {
+    let mut out = String::with_capacity(values.len() * 18 + 6);
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('(');
+        sqlite_literal(&mut out, &Val::Text(v.as_ref().to_string()));
+        out.push(')');
+    }
+    if values.is_empty() {
+        out.push_str("(NULL)");
+    }
     out
 }
 

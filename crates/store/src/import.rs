@@ -5,13 +5,16 @@
 //! (multi-row INSERT on SQLite, COPY on PostgreSQL), changed customers with what changed,
 //! the run's progress and problems — in one transaction.
 
-use crate::bulk::{BulkConn, TableRows, Val, sqlite_text_list};
-use crate::customers::{CUSTOMER_COLUMNS, name_grams};
+use crate::bulk::{
+    BulkConn, RowUpdates, SqlType, TableRows, Val, sqlite_text_list, sqlite_values_rows,
+};
+use crate::customers::name_grams;
 use crate::model::{Customer, CustomerFields, Id};
 use crate::{Db, Pool, Result, StoreError, on_pool};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ImportRun {
@@ -153,6 +156,9 @@ macro_rules! bind_customer_fields {
 }
 pub(crate) use bind_customer_fields;
 
+/// WAL pages (4 KiB each) between automatic checkpoints while an import writes batches.
+const BULK_WAL_PAGES: u32 = 32_768;
+
 const RUN_COLUMNS: &str = "id, kind, file_name, file_sha256, staff_id, store_id, status, mode, sheet, rows_total, rows_done, inserted, updated, unchanged, merged, rejected, customers_created, encoding, unknown_columns, error, started_at, finished_at";
 
 pub(crate) const CUSTOMER_INSERT_COLUMNS: &[&str] = &[
@@ -227,6 +233,40 @@ pub(crate) fn customer_row(
         at.into(),
         at.into(),
     ]
+}
+
+/// A customer column an import may change, with its type and the value in `f`.
+fn customer_column(f: &CustomerFields, field: &str) -> Option<(&'static str, SqlType, Val)> {
+    use SqlType::{Bool, Date, I64, Text};
+    let t = |v: &Option<String>| Val::from(v.clone());
+    Some(match field {
+        "store_id" => ("store_id", I64, f.store_id.into()),
+        "kind" => ("kind", Text, f.kind.clone().into()),
+        "name" => ("name", Text, f.name.clone().into()),
+        "title" => ("title", Text, t(&f.title)),
+        "gender" => ("gender", Text, t(&f.gender)),
+        "id_type" => ("id_type", Text, t(&f.id_type)),
+        "id_number" => ("id_number", Text, t(&f.id_number)),
+        "birthday" => ("birthday", Date, f.birthday.into()),
+        "lunar_birthday" => ("lunar_birthday", Bool, f.lunar_birthday.into()),
+        "mobile" => ("mobile", Text, t(&f.mobile)),
+        "other_phones" => ("other_phones", Text, t(&f.other_phones)),
+        "email" => ("email", Text, t(&f.email)),
+        "province_code" => ("province_code", Text, t(&f.province_code)),
+        "city_code" => ("city_code", Text, t(&f.city_code)),
+        "district_code" => ("district_code", Text, t(&f.district_code)),
+        "address" => ("address", Text, t(&f.address)),
+        "industry" => ("industry", Text, t(&f.industry)),
+        "occupation" => ("occupation", Text, t(&f.occupation)),
+        "marital_status" => ("marital_status", Text, t(&f.marital_status)),
+        "income_band" => ("income_band", Text, t(&f.income_band)),
+        "education" => ("education", Text, t(&f.education)),
+        "interests" => ("interests", Text, t(&f.interests)),
+        "source" => ("source", Text, t(&f.source)),
+        "vip" => ("vip", Bool, f.vip.into()),
+        "key_account" => ("key_account", Text, t(&f.key_account)),
+        _ => return None,
+    })
 }
 
 pub(crate) const PROBLEM_COLUMNS: &[&str] = &["run_id", "line", "column_name", "value", "reason"];
@@ -408,32 +448,51 @@ impl Db {
             (KeyKind::IdNumber, id_numbers),
             (KeyKind::Vin, vins),
         ] {
+            let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            keys.sort_unstable();
+            keys.dedup();
             if keys.is_empty() {
                 continue;
             }
-            // PostgreSQL takes the whole list as one array parameter; SQLite, which binds
-            // parameters one by one, gets a literal list (one statement, parsed once).
-            let list = if pg {
-                "ANY($2)".to_string()
-            } else {
-                format!("IN {}", sqlite_text_list(keys))
-            };
-            let list = if pg { format!("= {list}") } else { list };
-            let sql = match kind {
-                KeyKind::Mobile => format!(
-                    "SELECT c.mobile, c.id FROM customer c WHERE {live} AND c.mobile {list}"
+            // PostgreSQL takes the whole list as one array parameter. SQLite, which binds
+            // parameters one by one, gets literals (one statement, parsed once) and is told
+            // to look each key up in its index: its statistics may date from a much smaller
+            // table (the import grows it), and then it would scan the whole table instead.
+            let sql = match (kind, pg) {
+                (KeyKind::Mobile, true) => {
+                    format!(
+                        "SELECT c.mobile, c.id FROM customer c WHERE {live} AND c.mobile = ANY($2)"
+                    )
+                }
+                (KeyKind::IdNumber, true) => format!(
+                    "SELECT c.id_number, c.id FROM customer c WHERE {live} AND c.id_number = ANY($2)"
                 ),
-                KeyKind::IdNumber => format!(
-                    "SELECT c.id_number, c.id FROM customer c WHERE {live} AND c.id_number {list}"
-                ),
-                KeyKind::Vin => format!(
+                (KeyKind::Vin, true) => format!(
                     "SELECT v.vin, c.id FROM vehicle v JOIN vehicle_ownership o ON o.vehicle_id = v.id AND o.to_date IS NULL \
-                     JOIN customer c ON c.id = o.customer_id WHERE {live} AND v.vin {list}"
+                     JOIN customer c ON c.id = o.customer_id WHERE {live} AND v.vin = ANY($2)"
+                ),
+                (KeyKind::Mobile, false) => format!(
+                    "SELECT c.mobile, c.id FROM customer c INDEXED BY customer_mobile WHERE {live} AND c.mobile IN {}",
+                    sqlite_text_list(&keys)
+                ),
+                (KeyKind::IdNumber, false) => format!(
+                    "SELECT c.id_number, c.id FROM customer c INDEXED BY customer_id_number WHERE {live} AND c.id_number IN {}",
+                    sqlite_text_list(&keys)
+                ),
+                // CROSS JOIN makes the list the outer loop on SQLite: one index look-up
+                // of the VIN per key.
+                (KeyKind::Vin, false) => format!(
+                    "SELECT v.vin, c.id FROM (VALUES {}) AS k CROSS JOIN vehicle v \
+                     JOIN vehicle_ownership o ON o.vehicle_id = v.id AND o.to_date IS NULL \
+                     JOIN customer c ON c.id = o.customer_id WHERE v.vin = k.column1 AND {live}",
+                    sqlite_values_rows(&keys)
                 ),
             };
             let rows: Vec<(String, i64)> = match &self.pool {
                 Pool::Sqlite(p) => {
+                    // A statement used once: not kept in the prepared-statement cache.
                     sqlx::query_as(AssertSqlSafe(sql))
+                        .persistent(false)
                         .bind(group_id)
                         .fetch_all(p)
                         .await?
@@ -455,12 +514,28 @@ impl Db {
     pub async fn customers_by_ids(&self, ids: &[Id]) -> Result<Vec<Customer>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(5000) {
-            let list: Vec<String> = chunk.iter().map(|i| i.to_string()).collect();
-            let sql = format!(
-                "SELECT * FROM customer WHERE id IN ({}) ORDER BY id",
-                list.join(",")
-            );
-            let rows: Vec<Customer> = on_pool!(self, p => sqlx::query_as::<_, Customer>(AssertSqlSafe(sql)).fetch_all(p).await?);
+            let rows: Vec<Customer> = match &self.pool {
+                // Each id looked up by the primary key whatever the statistics say.
+                Pool::Sqlite(p) => {
+                    let list: Vec<String> = chunk.iter().map(|i| format!("({i})")).collect();
+                    let sql = format!(
+                        "SELECT c.* FROM (VALUES {}) AS k CROSS JOIN customer c WHERE c.id = k.column1 ORDER BY c.id",
+                        list.join(",")
+                    );
+                    sqlx::query_as::<_, Customer>(AssertSqlSafe(sql))
+                        .persistent(false)
+                        .fetch_all(p)
+                        .await?
+                }
+                Pool::Postgres(p) => {
+                    sqlx::query_as::<_, Customer>(
+                        "SELECT * FROM customer WHERE id = ANY($1) ORDER BY id",
+                    )
+                    .bind(chunk)
+                    .fetch_all(p)
+                    .await?
+                }
+            };
             out.extend(rows);
         }
         Ok(out)
@@ -494,7 +569,15 @@ impl Db {
     ) -> Result<Vec<Id>> {
         let pg = matches!(self.pool, Pool::Postgres(_));
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut conn = p.acquire().await?;
+            if !pg {
+                // A larger WAL between checkpoints while batches follow each other: a page
+                // changed by many batches is copied into the database once, not once per
+                // batch. Committed batches stay as durable (the commit itself is unchanged).
+                sqlx::raw_sql(AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {BULK_WAL_PAGES}"))).execute(&mut *conn).await?;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let started = std::time::Instant::now();
             // The progress row first: on SQLite this takes the write lock, so the ids read
             // below cannot be taken by another writer before this transaction commits.
             progress!(&mut *tx, run_id, batch.rows_done, batch.counts);
@@ -518,36 +601,74 @@ impl Db {
             }
             tx.write_rows(&customers).await?;
             drop(customers);
-            let assignments: Vec<String> = CUSTOMER_COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-            let update = format!("UPDATE customer SET {}, updated_at = $26 WHERE id = $27", assignments.join(", "));
+            let inserted = std::time::Instant::now();
+            // Changed customers: one statement per set of changed columns, which writes only
+            // those columns (so only the indexes on them are maintained).
+            let mut groups: BTreeMap<Vec<&'static str>, RowUpdates> = BTreeMap::new();
             let mut changes = TableRows::new("customer_change", &["customer_id", "import_run_id", "field", "old_value", "new_value", "at"]);
             let mut regram: Vec<String> = Vec::new();
             for (id, f, ch) in &batch.updates {
-                let q = sqlx::query(AssertSqlSafe(update.clone()));
-                bind_customer_fields!(q, f).bind(at).bind(*id).execute(&mut *tx).await?;
+                let mut cols = Vec::with_capacity(ch.len());
+                let mut vals = Vec::with_capacity(ch.len());
                 for c in ch {
+                    let (col, ty, v) = customer_column(f, &c.field).ok_or_else(|| StoreError::NotFound {
+                        entity: "customer column",
+                        id: c.field.clone(),
+                    })?;
+                    if !cols.iter().any(|(k, _)| *k == col) {
+                        cols.push((col, ty));
+                        vals.push(v);
+                    }
                     changes.push([(*id).into(), run_id.into(), c.field.clone().into(), c.old_value.clone().into(), c.new_value.clone().into(), at.into()]);
                 }
+                let key: Vec<&'static str> = cols.iter().map(|(k, _)| *k).collect();
+                groups
+                    .entry(key)
+                    .or_insert_with(|| RowUpdates::new("customer", cols, vec![("updated_at", at.into())]))
+                    .push(*id, vals);
                 if ch.iter().any(|c| c.field == "name") {
                     regram.push(id.to_string());
                     grams.extend(name_grams(&f.name).into_iter().map(|g| (g, *id)));
                 }
             }
+            for u in groups.values() {
+                tx.update_rows(u).await?;
+            }
+            let updated = std::time::Instant::now();
             for chunk in regram.chunks(1000) {
                 let sql = format!("DELETE FROM customer_name_gram WHERE customer_id IN ({})", chunk.join(","));
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
             }
             tx.write_rows(&changes).await?;
-            // In key order: each insert then lands next to the previous one in the
-            // (gram, customer_id) B-tree.
-            grams.sort_unstable();
+            if pg {
+                // In customer order on PostgreSQL: the foreign-key check of each fragment
+                // then finds the customer row it checked just before (measured: a fifth
+                // faster than in key order).
+                grams.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+            } else {
+                // In key order: each insert then lands next to the previous one in the
+                // (gram, customer_id) B-tree.
+                grams.sort_unstable();
+            }
             let mut gram_rows = TableRows::new("customer_name_gram", &["gram", "customer_id"]);
             for (g, id) in grams {
                 gram_rows.push([g.into(), id.into()]);
             }
             tx.write_rows(&gram_rows).await?;
             tx.write_rows(&problem_rows(run_id, &batch.problems)).await?;
+            let written = std::time::Instant::now();
             tx.commit().await?;
+            tracing::debug!(
+                insert_ms = (inserted - started).as_millis() as u64,
+                update_ms = (updated - inserted).as_millis() as u64,
+                rest_ms = (written - updated).as_millis() as u64,
+                commit_ms = written.elapsed().as_millis() as u64,
+                "customer batch written"
+            );
+            if !pg {
+                // Back to SQLite's default for whatever else uses this pooled connection.
+                sqlx::raw_sql("PRAGMA wal_autocheckpoint = 1000").execute(&mut *conn).await?;
+            }
             Ok(ids)
         })
     }

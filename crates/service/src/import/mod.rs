@@ -173,7 +173,7 @@ impl Default for ImportOptions {
             dry_run: false,
             all_or_nothing: false,
             sheet: None,
-            batch_size: 5000,
+            batch_size: 10_000,
             lang: Lang::Zh,
             run_id: None,
         }
@@ -423,7 +423,7 @@ impl Services {
         write: bool,
     ) -> Result<ImportSummary> {
         let store = self.db.store(store_id).await?;
-        let mut source: Source = read::open_source(path, opts.sheet.as_deref())?;
+        let source: Source = read::open_source(path, opts.sheet.as_deref())?;
         let headers = source.headers.clone();
         let (columns, unknown_columns) =
             read::match_headers(kind, &headers, opts.mapping.as_ref())?;
@@ -488,46 +488,40 @@ impl Services {
             _ => Processor::Records(Box::new(records::RecordImport::new(self, &ctx).await?)),
         };
         let mut state = PassState::default();
-        let mut consumed: i64 = 0;
-        let mut batch: Vec<SourceRow> = Vec::new();
-        let batch_size = opts.batch_size.max(1);
-        loop {
-            let next = source.next_row();
-            let end = next.is_none();
-            let row = match next {
-                None => None,
-                Some(r) => match to_source_row(r, &columns, &headers, &mut consumed) {
-                    Some(row) if row.ordinal > skip => Some(row),
-                    _ => continue,
-                },
-            };
-            // A batch ends at its size, but never inside the rows of one work order.
-            let same_group = |row: &SourceRow| {
-                let k = group_key(kind, row);
-                k.is_some() && k == batch.last().and_then(|last| group_key(kind, last))
-            };
-            if let Some(row) = &row
-                && batch.len() >= batch_size
-                && !same_group(row)
-            {
-                self.run_batch(&ctx, &mut proc, std::mem::take(&mut batch), &mut state)
-                    .await?;
-            }
-            if let Some(row) = row {
-                batch.push(row);
-            }
-            if end {
-                if !batch.is_empty() {
-                    self.run_batch(&ctx, &mut proc, std::mem::take(&mut batch), &mut state)
-                        .await?;
-                }
-                break;
+        // A reader thread reads the file, groups rows into batches and (customers) validates
+        // them, while this task writes the previous batch; a bounded channel keeps at most a
+        // few batches in memory.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Read>(1);
+        let reader = Reader {
+            columns,
+            headers,
+            kind,
+            skip,
+            batch_size: opts.batch_size.max(1),
+            store_id: ctx.store.id,
+            lang: opts.lang,
+            today: self.clock.today(),
+        };
+        std::thread::Builder::new()
+            .name("import-reader".into())
+            .spawn(move || reader.run(source, tx))
+            .map_err(|e| ServiceError::Internal(format!("starting the import reader: {e}")))?;
+        let mut read_end: Option<(i64, &'static str)> = None;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Read::Batch(b) => self.run_batch(&ctx, &mut proc, b?, &mut state).await?,
+                Read::End { consumed, encoding } => read_end = Some((consumed, encoding)),
             }
         }
+        let Some((consumed, encoding)) = read_end else {
+            return Err(ServiceError::Internal(
+                "the import reader stopped before the end of the file".into(),
+            ));
+        };
         let mut summary = ImportSummary {
             run_id: run.as_ref().map(|r| r.id),
             kind: kind.code().into(),
-            encoding: source.encoding.to_string(),
+            encoding: encoding.to_string(),
             resumed_after: skip,
             unknown_columns,
             problems: std::mem::take(&mut state.problems),
@@ -564,14 +558,23 @@ impl Services {
         &self,
         ctx: &PassCtx<'_>,
         proc: &mut Processor,
-        rows: Vec<SourceRow>,
+        batch: Batch,
         state: &mut PassState,
     ) -> Result<()> {
-        let rows_done = rows.last().map_or(0, |r| r.ordinal);
+        let rows_done = batch.rows_done;
         let before = state.counts;
-        match proc {
-            Processor::Customers(c) => c.batch(self, ctx, rows, state, rows_done).await?,
-            Processor::Records(r) => r.batch(self, ctx, rows, state, rows_done).await?,
+        match (proc, batch.work) {
+            (Processor::Customers(c), Work::Customers(v)) => {
+                c.batch(self, ctx, v, state, rows_done).await?
+            }
+            (Processor::Records(r), Work::Rows(rows)) => {
+                r.batch(self, ctx, rows, state, rows_done).await?
+            }
+            _ => {
+                return Err(ServiceError::Internal(
+                    "an import batch of the wrong kind".into(),
+                ));
+            }
         }
         // A pass that writes no data still reports progress and problems to its run (the
         // upload page polls it); a writing pass did so in the batch's transaction.
@@ -582,6 +585,107 @@ impl Services {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// What the reader thread sends: batches in file order, then the end of the file.
+enum Read {
+    Batch(Result<Batch>),
+    End {
+        /// Records read (the summary's `read` for a pass that writes nothing).
+        consumed: i64,
+        encoding: &'static str,
+    },
+}
+
+/// One batch of rows, ready for its processor.
+struct Batch {
+    /// Source records consumed once this batch is committed (the resume point).
+    rows_done: i64,
+    work: Work,
+}
+
+enum Work {
+    /// Rows of vehicles, sales, work orders or policies (resolved row by row later).
+    Rows(Vec<SourceRow>),
+    /// Customer rows already validated.
+    Customers(customers::Validated),
+}
+
+/// The reader thread: reads the file, skips what an interrupted run committed, groups rows
+/// into batches (never splitting the rows of one work order) and validates customer rows.
+struct Reader {
+    columns: Vec<Option<&'static str>>,
+    headers: Vec<String>,
+    kind: ImportKind,
+    skip: i64,
+    batch_size: usize,
+    store_id: Id,
+    lang: Lang,
+    today: chrono::NaiveDate,
+}
+
+impl Reader {
+    fn run(self, mut source: Source, tx: tokio::sync::mpsc::Sender<Read>) {
+        let kind = self.kind;
+        let file_headers: customers::FileHeaders = std::sync::Arc::new(
+            self.columns
+                .iter()
+                .zip(&self.headers)
+                .filter_map(|(f, h)| f.map(|f| (f, h.clone())))
+                .collect(),
+        );
+        let mut consumed: i64 = 0;
+        let mut batch: Vec<SourceRow> = Vec::new();
+        let send = |rows: Vec<SourceRow>| {
+            let rows_done = rows.last().map_or(0, |r| r.ordinal);
+            let work = match kind {
+                ImportKind::Customers => {
+                    customers::validate(rows, &file_headers, self.store_id, self.lang, self.today)
+                        .map(Work::Customers)
+                }
+                _ => Ok(Work::Rows(rows)),
+            };
+            // Fails only when the writer stopped (an error): nothing more to do.
+            tx.blocking_send(Read::Batch(work.map(|work| Batch { rows_done, work })))
+                .is_ok()
+        };
+        loop {
+            let next = source.next_row();
+            let end = next.is_none();
+            let row = match next {
+                None => None,
+                Some(r) => match to_source_row(r, &self.columns, &self.headers, &mut consumed) {
+                    Some(row) if row.ordinal > self.skip => Some(row),
+                    _ => continue,
+                },
+            };
+            // A batch ends at its size, but never inside the rows of one work order.
+            let same_group = |row: &SourceRow| {
+                let k = group_key(kind, row);
+                k.is_some() && k == batch.last().and_then(|last| group_key(kind, last))
+            };
+            if let Some(row) = &row
+                && batch.len() >= self.batch_size
+                && !same_group(row)
+                && !send(std::mem::take(&mut batch))
+            {
+                return;
+            }
+            if let Some(row) = row {
+                batch.push(row);
+            }
+            if end {
+                if !batch.is_empty() && !send(std::mem::take(&mut batch)) {
+                    return;
+                }
+                break;
+            }
+        }
+        let _ = tx.blocking_send(Read::End {
+            consumed,
+            encoding: source.encoding,
+        });
     }
 }
 
