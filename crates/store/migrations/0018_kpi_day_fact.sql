@@ -25,3 +25,7 @@ CREATE TABLE kpi_fact_state (
     built_at {{ts}}
 );
 INSERT INTO kpi_fact_state (id, built_until, built_at) VALUES (1, NULL, NULL);
+
+-- The renewal rate's later policy of the same car and kind (read live for the days from
+-- `built_until` on: policies ending later this month) from the index alone.
+CREATE INDEX insurance_policy_vehicle_kind_start ON insurance_policy (vehicle_id, kind, start_date);
