@@ -335,7 +335,7 @@ impl Db {
     ) -> Result<Vec<ImportRun>> {
         let filter = match store_ids {
             None => String::new(),
-            Some(ids) if ids.is_empty() => " WHERE 1 = 0".into(),
+            Some([]) => " WHERE 1 = 0".into(),
             Some(ids) => format!(
                 " WHERE store_id IN ({})",
                 ids.iter()

@@ -129,7 +129,7 @@ struct Valid {
     vin: Option<String>,
     /// Headers of this row's fields when the row is shorter than the header row (else the
     /// file's [`FileHeaders`]).
-    short_headers: Option<Box<HashMap<&'static str, String>>>,
+    short_headers: Option<HashMap<&'static str, String>>,
 }
 
 /// The header each field comes from, the same for every full row of a file (built once,
@@ -237,18 +237,16 @@ pub(crate) fn validate(
         }
         input.store_id = Some(store_id);
         // A row with every column has the file's headers; a shorter one keeps its own.
-        let short_headers: Option<Box<HashMap<&'static str, String>>> = (row.cells.len() != full)
-            .then(|| {
-                Box::new(
-                    row.cells
-                        .iter()
-                        .map(|c| (c.field, c.header.clone()))
-                        .collect(),
-                )
+        let short_headers: Option<HashMap<&'static str, String>> =
+            (row.cells.len() != full).then(|| {
+                row.cells
+                    .iter()
+                    .map(|c| (c.field, c.header.clone()))
+                    .collect()
             });
         let header_of = |field: &str| {
             short_headers
-                .as_deref()
+                .as_ref()
                 .unwrap_or(headers)
                 .get(field)
                 .cloned()
@@ -418,7 +416,7 @@ impl CustomerImport {
                         let column = e
                             .field()
                             .map(|f| {
-                                header_of(v.short_headers.as_deref(), &headers, f)
+                                header_of(v.short_headers.as_ref(), &headers, f)
                                     .unwrap_or_else(|| f.to_string())
                             })
                             .unwrap_or_default();
@@ -448,7 +446,7 @@ impl CustomerImport {
                 state.counts.rejected += 1;
                 state.reject(
                     v.line,
-                    header_of(v.short_headers.as_deref(), &headers, "vin").unwrap_or_default(),
+                    header_of(v.short_headers.as_ref(), &headers, "vin").unwrap_or_default(),
                     v.vin.clone().unwrap_or_default(),
                     ctx.say(
                         "没有客户拥有该车架号的车辆，且手机号和证件号码都为空，无法识别客户",
