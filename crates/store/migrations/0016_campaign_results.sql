@@ -10,6 +10,8 @@ ALTER TABLE marketing_campaign ADD COLUMN response_window_days BIGINT NOT NULL D
 ALTER TABLE marketing_campaign ADD COLUMN sent_at {{ts}};
 ALTER TABLE marketing_campaign ADD COLUMN results TEXT;
 ALTER TABLE marketing_campaign ADD COLUMN results_at {{ts}};
+-- Campaigns sent before this column existed went out when they were last updated.
+UPDATE marketing_campaign SET sent_at = updated_at WHERE status = 'sent';
 -- The e-mail body of an SMS + e-mail recipient (`rendered` holds the SMS text, `subject`
 -- the e-mail subject).
 ALTER TABLE marketing_recipient ADD COLUMN rendered_email TEXT NOT NULL DEFAULT '';

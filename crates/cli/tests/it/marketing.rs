@@ -1294,6 +1294,29 @@ async fn all_of_s01(f: &Fixture) -> i64 {
         .id
 }
 
+/// The outbox messages of a campaign (as the administrator sees the outbox).
+async fn campaign_outbox(f: &Fixture, id: i64) -> Vec<dealerbase_store::messaging::OutboxRow> {
+    f.svc
+        .outbox(
+            &f.admin,
+            dealerbase_store::messaging::OutboxFilter {
+                group_id: 0,
+                store_id: None,
+                status: None,
+                channel: None,
+                purpose: None,
+                page: 1,
+                per_page: 50,
+            },
+        )
+        .await
+        .expect("outbox")
+        .items
+        .into_iter()
+        .filter(|o| o.campaign_id == Some(id))
+        .collect()
+}
+
 fn campaign_input(kind: &str, segment: i64, pct: f64, seed: i64) -> CampaignInput {
     CampaignInput {
         name: format!("{kind} 活动"),
@@ -1593,6 +1616,13 @@ async fn campaign_pages_create_preview_prepare_and_track_rsvps() {
     let (s, _, page) = b.send("POST", "/marketing/campaigns", Some(&bad)).await;
     assert_eq!(s, 422);
     assert!(page.contains("sms_template"), "{page}");
+    // A response window that is not a whole number of days is refused, naming the field.
+    let mut bad = form("{姓名}您好");
+    bad.push(("window", "1.5".to_string()));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, page) = b.send("POST", "/marketing/campaigns", Some(&bad)).await;
+    assert_eq!(s, 422);
+    assert!(page.contains("response_window_days"), "{page}");
     let good = form("{姓名}您好，邀您{门店}试驾新车");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (s, loc, _) = b.send("POST", "/marketing/campaigns", Some(&good)).await;
@@ -1722,27 +1752,7 @@ async fn sending_a_campaign_goes_through_the_outbox_rules(t: &TestDb) {
     assert_eq!((again.queued, again.skipped), (0, 0));
     // The outbox: one queued message to the consenting number, with the campaign's text
     // (signature and opt-out included), and the two skipped ones with their reasons.
-    let outbox = f
-        .svc
-        .outbox(
-            &f.admin,
-            dealerbase_store::messaging::OutboxFilter {
-                group_id: 0,
-                store_id: None,
-                status: None,
-                channel: None,
-                purpose: None,
-                page: 1,
-                per_page: 50,
-            },
-        )
-        .await
-        .expect("outbox")
-        .items;
-    let ours: Vec<_> = outbox
-        .iter()
-        .filter(|o| o.campaign_id == Some(id))
-        .collect();
+    let ours = campaign_outbox(&f, id).await;
     assert_eq!(ours.len(), 3);
     let queued: Vec<_> = ours.iter().filter(|o| o.status == "queued").collect();
     assert_eq!(queued.len(), 1);
@@ -1822,27 +1832,7 @@ async fn campaign_results_by_hand(t: &TestDb) {
     let sent = f.svc.send_campaign(m, id).await.expect("send");
     assert_eq!((sent.queued, sent.skipped), (3, 0));
     // Two messages per recipient outside the control group.
-    let outbox = f
-        .svc
-        .outbox(
-            &f.admin,
-            dealerbase_store::messaging::OutboxFilter {
-                group_id: 0,
-                store_id: None,
-                status: None,
-                channel: None,
-                purpose: None,
-                page: 1,
-                per_page: 50,
-            },
-        )
-        .await
-        .expect("outbox")
-        .items;
-    let ours: Vec<_> = outbox
-        .iter()
-        .filter(|o| o.campaign_id == Some(id))
-        .collect();
+    let ours = campaign_outbox(&f, id).await;
     assert_eq!(ours.len(), 6);
     let email_to_jia = ours
         .iter()

@@ -585,8 +585,22 @@ pub async fn create_campaign(
         sms_template: nonempty(&f.sms_template),
         email_subject: nonempty(&f.email_subject),
         email_body: nonempty(&f.email_body),
-        response_window_days: yuan("response_window_days", &f.window, &mut errors, lang)
-            .map(|d| d as i64),
+        response_window_days: match nonempty(&f.window).map(|t| t.parse::<i64>()) {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(_)) => {
+                errors.push(format!(
+                    "response_window_days: {}",
+                    dealerbase_domain::ValidationError::new(
+                        "response_window_days",
+                        f.window.as_deref().unwrap_or(""),
+                        dealerbase_domain::Rule::Number
+                    )
+                    .message(lang)
+                ));
+                None
+            }
+        },
     };
     if errors.is_empty() {
         match s.services.create_campaign(&web.user.actor, &input).await {
