@@ -81,11 +81,17 @@ impl Services {
         let (complaint_customer, complaint_day) = self.db.mining_complaints().await?;
         let policies = self.db.mining_policies().await?;
         progress("reading work-order lines");
-        let year_ago = as_of.checked_sub_months(Months::new(12)).unwrap_or(as_of);
-        let baskets = self
-            .db
-            .mining_line_baskets(year_ago, as_of, 3_000_000)
-            .await?;
+        // The baskets: the lines of the last twelve months' visits.
+        let year_ago = day_number(as_of.checked_sub_months(Months::new(12)).unwrap_or(as_of));
+        let recent: Vec<u32> = visits
+            .id
+            .iter()
+            .zip(&visits.day)
+            .filter(|&(_, &d)| d > year_ago)
+            .map(|(&id, _)| id)
+            .collect();
+        let baskets = self.db.mining_line_baskets(&recent, 3_000_000).await?;
+        drop(recent);
         let run_id = match self.db.start_mining_run(as_of, self.clock.now()).await? {
             RunStart::Started(id) => id,
             other => {

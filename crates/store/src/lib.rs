@@ -23,6 +23,7 @@ pub mod messaging;
 pub mod mining;
 pub mod mining_views;
 pub mod model;
+mod packed;
 pub mod sales;
 mod schema;
 pub mod segments;

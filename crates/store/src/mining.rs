@@ -1,19 +1,21 @@
 //! Reads for the mining job, as columns, and the snapshot tables it writes.
 //!
-//! The big tables are read in key order in chunks (`id > last ORDER BY id LIMIT n`), so a
-//! million customers and six million work orders arrive as flat vectors without one huge
-//! result set being held twice. Dates become days since 1970-01-01 (`i32`) and ids `u32`,
+//! The big tables are read in key order, packed by the database a chunk of ids at a time
+//! (`packed.rs`: one fetch per 100,000 ids rather than one per row), so a million customers
+//! and ten million work orders arrive as flat vectors without a huge result set held. Dates become days since 1970-01-01 (`i32`) and ids `u32`,
 //! the shapes `dealerbase-mining` takes.
 
 use crate::bulk::{TableRows, Val};
 use crate::model::Id;
 use crate::sql::{Sql, bind_args};
-use crate::{Db, Result, Scope, on_pool};
+use crate::{Db, Result, Scope, on_pool, packed};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use sqlx::AssertSqlSafe;
 use utoipa::ToSchema;
 
-const CHUNK: i64 = 250_000;
+/// Keys per packed fetch (a few megabytes of text).
+const CHUNK: i64 = 100_000;
 
 /// An incomplete snapshot older than this is taken to have been interrupted and is
 /// replaced; a younger one is taken to be still running.
@@ -43,10 +45,56 @@ fn id32(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
+/// Runs `read` on the four quarters `(after, until]` of the keys `lo..=hi` at once.
+async fn quarters<T, F, Fut>(lo: i64, hi: i64, read: F) -> Result<(T, T, T, T)>
+where
+    F: Fn(i64, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let step = (hi - lo) / 4 + 1;
+    let cut = |k: i64| (lo - 1 + k * step).min(hi);
+    tokio::try_join!(
+        read(cut(0), cut(1)),
+        read(cut(1), cut(2)),
+        read(cut(2), cut(3)),
+        read(cut(3), hi)
+    )
+}
+
+/// The lines one slice of the line table kept, codes interned per slice.
+#[derive(Default)]
+struct LineSlice {
+    order: Vec<u32>,
+    item: Vec<u32>,
+    codes: Vec<String>,
+    /// A work order holding each code (to read its name).
+    first_order: Vec<u32>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl LineSlice {
+    fn push(&mut self, wo: u32, code: &str) {
+        let item = match self.index.get(code) {
+            Some(&i) => i,
+            None => {
+                let i = self.codes.len() as u32;
+                self.codes.push(code.to_string());
+                self.first_order.push(wo);
+                self.index.insert(code.to_string(), i);
+                i
+            }
+        };
+        self.order.push(wo);
+        self.item.push(item);
+    }
+}
+
 /// Work orders (service visits) opened on or before the as-of date, PDI excluded (it is
 /// done before delivery, not a visit by the owner).
 #[derive(Debug, Default, Clone)]
 pub struct VisitColumns {
+    /// The work order.
+    pub id: Vec<u32>,
     pub customer: Vec<u32>,
     pub vehicle: Vec<u32>,
     pub day: Vec<i32>,
@@ -176,21 +224,18 @@ const SCORE_COLUMNS: &[&str] = &[
 
 impl Db {
     /// Service visits up to `as_of`, in work-order id order. The id range is read as four
-    /// slices at once, each on its own connection and in chunks of ids: decoding rows is
-    /// most of the cost of reading millions of work orders, and the slices decode in
-    /// parallel (on SQLite each connection steps on its own thread).
+    /// slices at once, each on its own connection, packed (`packed.rs`): on SQLite each
+    /// connection steps on its own thread, so the slices are built in parallel.
     pub async fn mining_visits(&self, as_of: NaiveDate) -> Result<VisitColumns> {
-        let (lo, hi): (Option<i64>, Option<i64>) = on_pool!(self, p => sqlx::query_as(
-            "SELECT MIN(id), MAX(id) FROM work_order").fetch_one(p).await?);
-        let (Some(lo), Some(hi)) = (lo, hi) else {
+        let Some((lo, hi)) = self.key_range("work_order", "id").await? else {
             return Ok(VisitColumns::default());
         };
-        let step = (hi - lo) / 4 + 1;
-        let slice =
-            |k: i64| self.visit_slice(lo - 1 + k * step, (lo - 1 + (k + 1) * step).min(hi), as_of);
-        let (a, b, c, d) = tokio::try_join!(slice(0), slice(1), slice(2), slice(3))?;
+        let at = day_number(as_of);
+        let (a, b, c, d) =
+            quarters(lo, hi, |after, until| self.visit_slice(after, until, at)).await?;
         let mut out = a;
         for more in [b, c, d] {
+            out.id.extend(more.id);
             out.customer.extend(more.customer);
             out.vehicle.extend(more.vehicle);
             out.day.extend(more.day);
@@ -201,121 +246,162 @@ impl Db {
         Ok(out)
     }
 
-    /// Visits with `after < id <= until`.
-    async fn visit_slice(&self, after: i64, until: i64, as_of: NaiveDate) -> Result<VisitColumns> {
+    /// Visits with `after < id <= until`, opened on or before day `at`.
+    async fn visit_slice(&self, after: i64, until: i64, at: i32) -> Result<VisitColumns> {
         let mut out = VisitColumns::default();
-        let mut last = after;
-        while last < until {
-            type Row = (i64, i64, i64, NaiveDate, i64, Option<i64>, i64);
-            let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
-                "SELECT id, customer_id, vehicle_id, opened_on, total_fen, odometer_km, \
-                   CAST(CASE WHEN kind IN ('repair', 'accident', 'warranty', 'claim') THEN 1 ELSE 0 END AS BIGINT) \
-                 FROM work_order WHERE id > $1 AND id <= $2 AND kind <> 'pdi' ORDER BY id LIMIT $3")
-                .bind(last).bind(until).bind(CHUNK).fetch_all(p).await?);
-            let Some(l) = rows.last() else { break };
-            last = l.0;
-            let n = rows.len();
-            for (_, c, v, d, fen, km, repair) in rows {
-                if d > as_of {
-                    continue;
+        let opened = self.day_field("opened_on");
+        let fields = [
+            "id",
+            "customer_id",
+            "vehicle_id",
+            &opened,
+            "total_fen",
+            "COALESCE(odometer_km, -1)",
+            "CASE WHEN kind IN ('repair', 'accident', 'warranty', 'claim') THEN 1 ELSE 0 END",
+        ];
+        self.packed_rows(
+            &fields,
+            "work_order",
+            "id",
+            "AND kind <> 'pdi'",
+            after,
+            until,
+            CHUNK,
+            |f| {
+                let day = packed::day(f[3])?.unwrap_or(i32::MAX);
+                if day > at {
+                    return Ok(());
                 }
-                out.customer.push(id32(c));
-                out.vehicle.push(id32(v));
-                out.day.push(day_number(d));
-                out.amount_fen.push(fen.max(0));
-                out.odometer_km
-                    .push(km.map_or(-1, |k| k.clamp(0, i32::MAX as i64) as i32));
-                out.repair.push(repair == 1);
-            }
-            if (n as i64) < CHUNK {
-                break;
-            }
-        }
+                out.id.push(id32(packed::int(f[0])?));
+                out.customer.push(id32(packed::int(f[1])?));
+                out.vehicle.push(id32(packed::int(f[2])?));
+                out.day.push(day);
+                out.amount_fen.push(packed::int(f[4])?.max(0));
+                let km = packed::int(f[5])?;
+                out.odometer_km.push(if km < 0 {
+                    -1
+                } else {
+                    km.min(i32::MAX as i64) as i32
+                });
+                out.repair.push(f[6] == "1");
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 
     /// Customers not merged into another.
     pub async fn mining_customers(&self) -> Result<CustomerColumns> {
         let mut out = CustomerColumns::default();
-        let mut last: i64 = 0;
-        loop {
-            let rows: Vec<(i64, i64, Option<i64>)> = on_pool!(self, p => sqlx::query_as(
-                "SELECT id, store_id, consultant_id FROM customer \
-                 WHERE id > $1 AND merged_into IS NULL ORDER BY id LIMIT $2")
-                .bind(last).bind(CHUNK).fetch_all(p).await?);
-            let Some(l) = rows.last() else { break };
-            last = l.0;
-            let n = rows.len();
-            for (id, store, consultant) in rows {
-                out.id.push(id32(id));
-                out.store.push(id32(store));
-                out.consultant.push(consultant.map_or(0, id32));
-            }
-            if (n as i64) < CHUNK {
-                break;
-            }
-        }
+        let Some((lo, hi)) = self.key_range("customer", "id").await? else {
+            return Ok(out);
+        };
+        let fields = ["id", "store_id", "COALESCE(consultant_id, 0)"];
+        self.packed_rows(
+            &fields,
+            "customer",
+            "id",
+            "AND merged_into IS NULL",
+            lo - 1,
+            hi,
+            CHUNK,
+            |f| {
+                out.id.push(id32(packed::int(f[0])?));
+                out.store.push(id32(packed::int(f[1])?));
+                out.consultant.push(id32(packed::int(f[2])?));
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 
     /// Every vehicle ownership with the vehicle's dates.
     pub async fn mining_ownerships(&self) -> Result<OwnershipColumns> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            NaiveDate,
-            Option<NaiveDate>,
-            Option<NaiveDate>,
-            Option<NaiveDate>,
-            bool,
-        );
         let mut out = OwnershipColumns::default();
-        let mut last: i64 = 0;
-        loop {
-            let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
-                "SELECT o.id, o.customer_id, o.vehicle_id, v.model_id, COALESCE(v.selling_store_id, v.store_id), \
-                   o.from_date, o.to_date, COALESCE(v.delivery_date, v.purchase_date), v.warranty_end_date, v.own_sold \
-                 FROM vehicle_ownership o JOIN vehicle v ON v.id = o.vehicle_id \
-                 WHERE o.id > $1 ORDER BY o.id LIMIT $2")
-                .bind(last).bind(CHUNK).fetch_all(p).await?);
-            let Some(l) = rows.last() else { break };
-            last = l.0;
-            let n = rows.len();
-            for (_, c, v, model, store, from, to, delivery, warranty, own) in rows {
-                out.customer.push(id32(c));
-                out.vehicle.push(id32(v));
-                out.model.push(id32(model));
-                out.store.push(id32(store));
-                out.from_day.push(day_number(from));
-                out.to_day.push(to.map_or(i32::MAX, day_number));
-                out.delivery_day.push(day_number(delivery.unwrap_or(from)));
+        let Some((lo, hi)) = self.key_range("vehicle_ownership", "id").await? else {
+            return Ok(out);
+        };
+        let (from, to, delivery, warranty) = (
+            self.day_field("o.from_date"),
+            self.day_field("o.to_date"),
+            self.day_field("COALESCE(v.delivery_date, v.purchase_date)"),
+            self.day_field("v.warranty_end_date"),
+        );
+        let fields = [
+            "o.customer_id",
+            "o.vehicle_id",
+            "v.model_id",
+            "COALESCE(v.selling_store_id, v.store_id)",
+            &from,
+            &to,
+            &delivery,
+            &warranty,
+            "CASE WHEN v.own_sold THEN 1 ELSE 0 END",
+        ];
+        self.packed_rows(
+            &fields,
+            "vehicle_ownership o JOIN vehicle v ON v.id = o.vehicle_id",
+            "o.id",
+            "",
+            lo - 1,
+            hi,
+            CHUNK,
+            |f| {
+                let from = packed::day(f[4])?.unwrap_or(0);
+                out.customer.push(id32(packed::int(f[0])?));
+                out.vehicle.push(id32(packed::int(f[1])?));
+                out.model.push(id32(packed::int(f[2])?));
+                out.store.push(id32(packed::int(f[3])?));
+                out.from_day.push(from);
+                out.to_day.push(packed::day(f[5])?.unwrap_or(i32::MAX));
+                out.delivery_day.push(packed::day(f[6])?.unwrap_or(from));
                 out.warranty_end_day
-                    .push(warranty.map_or(i32::MIN, day_number));
-                out.own_sold.push(own);
-            }
-            if (n as i64) < CHUNK {
-                break;
-            }
-        }
+                    .push(packed::day(f[7])?.unwrap_or(i32::MIN));
+                out.own_sold.push(f[8] == "1");
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 
     /// Survey answers (scores 1–5).
     pub async fn mining_surveys(&self) -> Result<SurveyColumns> {
-        let rows: Vec<(i64, NaiveDate, Option<i64>, i64)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT customer_id, answered_on, product_score, service_score FROM survey_response")
-            .fetch_all(p).await?);
         let mut out = SurveyColumns::default();
-        for (c, d, product, service) in rows {
-            out.customer.push(id32(c));
-            out.day.push(day_number(d));
-            out.product_score
-                .push(product.map_or(-1, |s| s.clamp(0, 5) as i8));
-            out.service_score.push(service.clamp(0, 5) as i8);
-        }
+        let Some((lo, hi)) = self.key_range("survey_response", "id").await? else {
+            return Ok(out);
+        };
+        let answered = self.day_field("answered_on");
+        let fields = [
+            "customer_id",
+            &answered,
+            "COALESCE(product_score, -1)",
+            "service_score",
+        ];
+        self.packed_rows(
+            &fields,
+            "survey_response",
+            "id",
+            "",
+            lo - 1,
+            hi,
+            CHUNK,
+            |f| {
+                out.customer.push(id32(packed::int(f[0])?));
+                out.day.push(packed::day(f[1])?.unwrap_or(0));
+                let product = packed::int(f[2])?;
+                out.product_score.push(if product < 0 {
+                    -1
+                } else {
+                    product.min(5) as i8
+                });
+                out.service_score.push(packed::int(f[3])?.clamp(0, 5) as i8);
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 
@@ -329,82 +415,141 @@ impl Db {
             .unzip())
     }
 
-    /// Insurance policies, in chunks.
+    /// Insurance policies.
     pub async fn mining_policies(&self) -> Result<PolicyColumns> {
         let mut out = PolicyColumns::default();
-        let mut last: i64 = 0;
-        loop {
-            let rows: Vec<(i64, i64, NaiveDate, NaiveDate, bool)> = on_pool!(self, p => sqlx::query_as(
-                "SELECT id, customer_id, start_date, end_date, sold_here FROM insurance_policy \
-                 WHERE id > $1 ORDER BY id LIMIT $2")
-                .bind(last).bind(CHUNK).fetch_all(p).await?);
-            let Some(l) = rows.last() else { break };
-            last = l.0;
-            let n = rows.len();
-            for (_, c, start, end, here) in rows {
-                out.customer.push(id32(c));
-                out.start_day.push(day_number(start));
-                out.end_day.push(day_number(end));
-                out.sold_here.push(here);
-            }
-            if (n as i64) < CHUNK {
-                break;
-            }
-        }
+        let Some((lo, hi)) = self.key_range("insurance_policy", "id").await? else {
+            return Ok(out);
+        };
+        let (start, end) = (self.day_field("start_date"), self.day_field("end_date"));
+        let fields = [
+            "customer_id",
+            &start,
+            &end,
+            "CASE WHEN sold_here THEN 1 ELSE 0 END",
+        ];
+        self.packed_rows(
+            &fields,
+            "insurance_policy",
+            "id",
+            "",
+            lo - 1,
+            hi,
+            CHUNK,
+            |f| {
+                out.customer.push(id32(packed::int(f[0])?));
+                out.start_day.push(packed::day(f[1])?.unwrap_or(0));
+                out.end_day.push(packed::day(f[2])?.unwrap_or(0));
+                out.sold_here.push(f[3] == "1");
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 
-    /// Lines of the work orders opened in `(from, to]`, one basket per work order, at most
-    /// `limit` lines (the most recent window is what cross-selling needs, and FP-growth on a
-    /// few hundred thousand baskets already gives stable supports).
-    pub async fn mining_line_baskets(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: i64,
-    ) -> Result<LineBaskets> {
-        // Four slices of the period read at once (each at most a quarter of `limit`
-        // lines), carrying only the code; the names are read once per code.
-        let days = (to - from).num_days().max(1);
-        let cut = |k: i64| from + chrono::Duration::days(days * k / 4);
-        let slice =
-            |k: i64| self.line_slice(cut(k), if k == 3 { to } else { cut(k + 1) }, limit / 4 + 1);
-        let (a, b, c, d) = tokio::try_join!(slice(0), slice(1), slice(2), slice(3))?;
-        let names: std::collections::HashMap<String, String> = on_pool!(self, p => sqlx::query_as::<_, (String, String)>(
-            "SELECT l.code, MAX(l.name) FROM work_order w JOIN work_order_line l ON l.work_order_id = w.id \
-             WHERE w.opened_on > $1 AND w.opened_on <= $2 AND w.kind <> 'pdi' GROUP BY l.code")
-            .bind(from).bind(to).fetch_all(p).await?).into_iter().collect();
+    /// The lines of the given work orders, one basket per work order, at most about
+    /// `limit` lines: over the limit, whole baskets are kept by a hash of the work order,
+    /// the same ones every run (FP-growth on a few million lines already gives stable
+    /// supports). The line table is read in four slices of its ids, packed, and only the
+    /// lines of these work orders are kept; the names are read once per code.
+    pub async fn mining_line_baskets(&self, orders: &[u32], limit: usize) -> Result<LineBaskets> {
+        let (Some(&first), Some(&last)) = (orders.iter().min(), orders.iter().max()) else {
+            return Ok(LineBaskets::default());
+        };
+        let Some((lo, hi)) = self.key_range("work_order_line", "id").await? else {
+            return Ok(LineBaskets::default());
+        };
+        let mut wanted = vec![false; last as usize + 1];
+        for &o in orders {
+            wanted[o as usize] = true;
+        }
+        let wanted = &wanted;
+        let filter = format!("AND work_order_id >= {first} AND work_order_id <= {last}");
+        let filter = filter.as_str();
+        let (a, b, c, d) = quarters(lo, hi, |after, until| async move {
+            let mut s = LineSlice::default();
+            self.packed_rows(
+                &["work_order_id", "code"],
+                "work_order_line",
+                "id",
+                filter,
+                after,
+                until,
+                CHUNK,
+                |f| {
+                    let wo = id32(packed::int(f[0])?);
+                    if wanted.get(wo as usize).copied().unwrap_or(false) {
+                        s.push(wo, f[1]);
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+            Ok(s)
+        })
+        .await?;
+        let total: usize = [&a, &b, &c, &d].iter().map(|s| s.order.len()).sum();
+        // Keep a basket when the top 32 bits of its hash fall under limit/total of 2^32.
+        let keep_below = if total > limit {
+            ((limit as u128) << 32) / total as u128
+        } else {
+            1u128 << 32
+        };
+        let kept = |wo: u32| {
+            (((wo as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u128) < keep_below
+        };
         let mut out = LineBaskets::default();
         let mut index = std::collections::HashMap::<String, u32>::new();
-        for (wo, code) in a.into_iter().chain(b).chain(c).chain(d) {
-            let next = index.len() as u32;
-            let item = match index.get(&code) {
-                Some(&i) => i,
-                None => {
-                    let name = names.get(&code).map(String::as_str).unwrap_or("");
-                    out.names.push(format!("{code} {name}"));
-                    out.codes.push(code.clone());
-                    index.insert(code, next);
-                    next
+        let mut sample_order: Vec<u32> = Vec::new();
+        for s in [a, b, c, d] {
+            let global: Vec<u32> = s
+                .codes
+                .iter()
+                .zip(&s.first_order)
+                .map(|(code, &wo)| {
+                    let next = index.len() as u32;
+                    *index.entry(code.clone()).or_insert_with(|| {
+                        out.codes.push(code.clone());
+                        sample_order.push(wo);
+                        next
+                    })
+                })
+                .collect();
+            for (wo, item) in s.order.into_iter().zip(s.item) {
+                if kept(wo) {
+                    out.basket.push(wo);
+                    out.item.push(global[item as usize]);
                 }
-            };
-            out.basket.push(id32(wo));
-            out.item.push(item);
+            }
         }
+        // A name per code, from a work order known to hold it.
+        let mut names = std::collections::HashMap::<String, String>::new();
+        for ids in sample_order.chunks(500) {
+            let list = ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql =
+                format!("SELECT code, name FROM work_order_line WHERE work_order_id IN ({list})");
+            let rows: Vec<(String, String)> =
+                on_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(p).await?);
+            for (code, name) in rows {
+                names.entry(code).or_insert(name);
+            }
+        }
+        out.names = out
+            .codes
+            .iter()
+            .map(|code| {
+                format!(
+                    "{code} {}",
+                    names.get(code).map(String::as_str).unwrap_or("")
+                )
+            })
+            .collect();
         Ok(out)
-    }
-
-    /// (work order, line code) of the work orders opened in `(from, to]`, at most `limit`.
-    async fn line_slice(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: i64,
-    ) -> Result<Vec<(i64, String)>> {
-        Ok(on_pool!(self, p => sqlx::query_as(
-            "SELECT l.work_order_id, l.code FROM work_order w JOIN work_order_line l ON l.work_order_id = w.id \
-             WHERE w.opened_on > $1 AND w.opened_on <= $2 AND w.kind <> 'pdi' LIMIT $3")
-            .bind(from).bind(to).bind(limit).fetch_all(p).await?))
     }
 
     /// Whether the snapshot for `as_of` is complete.

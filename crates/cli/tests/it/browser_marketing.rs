@@ -1,6 +1,6 @@
 //! Headless Chromium over the real binary and a small demo group mined with
 //! `dealerbase mine all` (issue 8): the store's marketing specialist builds a segment of
-//! lapsed owners with a high CLV, creates an SMS + e-mail campaign with a 10% control
+//! lapsed owners with a high CLV (watching the live count while typing), creates an SMS + e-mail campaign with a 10% control
 //! group, prepares it, records an owner who replied "TD" on the suppression list, sends the
 //! campaign, sees that owner skipped, and reads the results page and the overview.
 
@@ -80,6 +80,14 @@ async fn first_contacted(url: &str, campaign: i64) -> (i64, String, Option<Strin
     (row.0, row.1.expect("mobile"), row.2)
 }
 
+async fn count_shown(c: &Client) -> Result<i64, String> {
+    let shown = text(c, "#segment-count").await;
+    shown
+        .replace(',', "")
+        .parse()
+        .map_err(|_| format!("count: {shown}"))
+}
+
 async fn choose(c: &Client, css: &str, value: &str) {
     c.find(Locator::Css(css))
         .await
@@ -129,14 +137,19 @@ async fn run(c: &Client, base: &str, url: &str, clv: i64, members: i64) -> Resul
     choose(c, "#cond-field", "mining.clv").await;
     choose(c, "#cond-op", "ge").await;
     fill(c, "#cond-value", &clv.to_string()).await;
+    // While the CLV condition is typed, before it is added, the page counts it live
+    // (/assets/segment.js) and says the count includes it.
+    let live_note = text(c, "#live-pending").await;
+    assert!(live_note.contains("正在填写"), "{live_note}");
+    let live = count_shown(c).await?;
     click(c, "#add").await;
-    // The live count (the server's own nightly mining may have refreshed the scores since
-    // the threshold was chosen, so the count is read, not assumed).
-    let count: i64 = text(c, "#segment-count")
-        .await
-        .replace(',', "")
-        .parse()
-        .map_err(|_| "count".to_string())?;
+    // The count of the tree (the server's own nightly mining may have refreshed the scores
+    // since the threshold was chosen, so the count is read, not assumed).
+    let count = count_shown(c).await?;
+    assert_eq!(
+        live, count,
+        "the live count is the count once the condition is added"
+    );
     assert!(count >= members / 2, "{count} of about {members}");
     fill(c, "#segment-name", "流失高价值车主").await;
     click(c, "#save").await;

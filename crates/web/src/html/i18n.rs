@@ -1739,6 +1739,16 @@ const DICT: &[(&str, &str, &str)] = &[
     ("mkt.preview", "预览", "Preview"),
     ("mkt.save", "保存", "Save"),
     ("mkt.count", "符合条件的客户", "Matching customers"),
+    (
+        "mkt.live_pending",
+        "含正在填写、尚未添加的条件。",
+        "Including the condition being typed, not added yet.",
+    ),
+    (
+        "mkt.live_incomplete",
+        "正在填写的条件暂未计入：",
+        "The condition being typed is not counted yet:",
+    ),
     ("mkt.nobody", "没有符合条件的客户。", "No customer matches."),
     (
         "mkt.sample",

@@ -78,6 +78,21 @@ struct BuilderPage {
     errors: Vec<String>,
     eval: Option<Evaluation>,
     action: String,
+    /// Always false on the page: the count is of the conditions in the tree.
+    pending: bool,
+    pending_errors: Vec<String>,
+}
+
+/// The answer to a live count: the evaluation section alone.
+#[derive(Template)]
+#[template(path = "marketing_segment_eval.html")]
+struct LiveEval {
+    c: Ctx,
+    eval: Option<Evaluation>,
+    /// The count includes the condition being typed (not yet added to the tree).
+    pending: bool,
+    /// Why the condition being typed was left out of the count.
+    pending_errors: Vec<String>,
 }
 
 fn describe(c: &Condition, lang: Lang) -> (String, bool) {
@@ -202,6 +217,8 @@ async fn show(s: &AppState, web: &Web, b: Builder, status: StatusCode) -> PageRe
         ops: op_choices(lang),
         errors: b.errors,
         eval: b.eval,
+        pending: false,
+        pending_errors: Vec::new(),
     };
     let _ = s;
     Ok(render(status, &page, lang))
@@ -310,23 +327,12 @@ async fn act(s: &AppState, web: &Web, id: Option<i64>, f: BuilderForm) -> PageRe
         }
     }
     let action = nonempty(&f.action).unwrap_or_else(|| "preview".into());
-    if action == "add" {
-        let leaf = new_leaf(&f);
-        let target = f.target.clone().unwrap_or_default();
-        let ok = match target.as_str() {
-            "new:and" => b.def.add_at("", Condition::And { and: vec![leaf] }),
-            "new:or" => b.def.add_at("", Condition::Or { or: vec![leaf] }),
-            "new:not" => b.def.add_at(
-                "",
-                Condition::Not {
-                    not: Box::new(leaf),
-                },
-            ),
-            path => b.def.add_at(path, leaf),
-        };
-        if !ok {
-            b.errors.push(format!("target: {target}"));
-        }
+    if action == "live" {
+        return live(s, web, b.def, &f).await;
+    }
+    if action == "add" && !add_typed(&mut b.def, &f) {
+        b.errors
+            .push(format!("target: {}", f.target.as_deref().unwrap_or("")));
     } else if let Some(path) = action.strip_prefix("remove:") {
         b.def.remove_at(path);
     }
@@ -365,6 +371,79 @@ async fn act(s: &AppState, web: &Web, id: Option<i64>, f: BuilderForm) -> PageRe
         Err(e) => return Err(web.err(e)),
     };
     show(s, web, b, status).await
+}
+
+/// Adds the condition of the add-condition row where its "into" choice says: a group of the
+/// tree, or a new and / or / not group at the top. False when there is no such group.
+fn add_typed(def: &mut Definition, f: &BuilderForm) -> bool {
+    let leaf = new_leaf(f);
+    match f.target.as_deref().unwrap_or("") {
+        "new:and" => def.add_at("", Condition::And { and: vec![leaf] }),
+        "new:or" => def.add_at("", Condition::Or { or: vec![leaf] }),
+        "new:not" => def.add_at(
+            "",
+            Condition::Not {
+                not: Box::new(leaf),
+            },
+        ),
+        path => def.add_at(path, leaf),
+    }
+}
+
+/// Whether the add-condition row holds a condition being typed: a value or a number of
+/// months, or an operator that takes none.
+fn typing(f: &BuilderForm) -> bool {
+    nonempty(&f.value).is_some()
+        || nonempty(&f.months).is_some()
+        || matches!(
+            f.op.as_deref(),
+            Some("is_set" | "not_set" | "is_true" | "is_false")
+        )
+}
+
+/// The live count (action=live, sent by /assets/segment.js while the form is edited): the
+/// tree with the condition being typed added where it would go, counted and sampled; when
+/// that condition is not valid yet, the tree without it, saying why. Answers the
+/// evaluation section alone.
+async fn live(s: &AppState, web: &Web, def: Definition, f: &BuilderForm) -> PageResult {
+    let lang = web.lang();
+    let actor = &web.user.actor;
+    let mut with = def.clone();
+    let pending = typing(f) && add_typed(&mut with, f);
+    let mut page = LiveEval {
+        c: web.ctx("nav.mining"),
+        eval: None,
+        pending: false,
+        pending_errors: Vec::new(),
+    };
+    if pending {
+        match s
+            .services
+            .evaluate_segment(actor, &with, SAMPLE_SIZE, lang)
+            .await
+        {
+            Ok(e) => {
+                page.eval = Some(e);
+                page.pending = true;
+            }
+            Err(e @ ServiceError::Invalid(_)) => page.pending_errors = messages(&e, lang),
+            Err(e) => return Err(web.err(e)),
+        }
+    }
+    if page.eval.is_none() {
+        match s
+            .services
+            .evaluate_segment(actor, &def, SAMPLE_SIZE, lang)
+            .await
+        {
+            Ok(e) => page.eval = Some(e),
+            Err(e @ ServiceError::Invalid(_)) => {
+                page.pending_errors.extend(messages(&e, lang));
+            }
+            Err(e) => return Err(web.err(e)),
+        }
+    }
+    Ok(render(StatusCode::OK, &page, lang))
 }
 
 pub async fn new_segment_action(

@@ -250,6 +250,7 @@ pub fn router() -> Router<AppState> {
         .route("/marketing/results", get(marketing::results_overview))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/icon.svg", get(asset_icon))
+        .route("/assets/segment.js", get(asset_segment_js))
         .route("/favicon.ico", get(asset_icon))
 }
 
@@ -257,6 +258,13 @@ async fn asset_css() -> Response {
     asset(
         include_str!("../../assets/app.css"),
         "text/css; charset=utf-8",
+    )
+}
+
+async fn asset_segment_js() -> Response {
+    asset(
+        include_str!("../../assets/segment.js"),
+        "text/javascript; charset=utf-8",
     )
 }
 
