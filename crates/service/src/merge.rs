@@ -338,6 +338,7 @@ mod tests {
             class: "potential".into(),
             class_reason: String::new(),
             merged_into: None,
+            last_visit_on: None,
             created_at: Utc
                 .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
                 .single()

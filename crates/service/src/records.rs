@@ -524,6 +524,7 @@ mod tests {
             class: "potential".into(),
             class_reason: String::new(),
             merged_into: None,
+            last_visit_on: None,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
         };

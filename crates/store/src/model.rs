@@ -99,6 +99,9 @@ pub struct Customer {
     pub class: String,
     pub class_reason: String,
     pub merged_into: Option<Id>,
+    /// The newest work order that is not a PDI (kept by triggers on work_order).
+    #[sqlx(default)]
+    pub last_visit_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

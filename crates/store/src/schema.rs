@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the KPI catalogue by day (facts for the management dashboards)",
         include_str!("../migrations/0018_kpi_day_fact.sql"),
     ),
+    (
+        19,
+        "the customer's last service visit, kept by triggers",
+        include_str!("../migrations/0019_customer_last_visit.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.
@@ -111,7 +116,21 @@ pub(crate) fn dialect(sql: &str, pool: &Pool) -> String {
         ("{{real}}", "REAL", "DOUBLE PRECISION"),
         ("{{no_rowid}}", " WITHOUT ROWID", ""),
     ];
-    let mut out = sql.to_string();
+    // `--@sqlite` / `--@postgres` … `--@end`: lines only one database runs.
+    let mut out = String::with_capacity(sql.len());
+    let mut keep = true;
+    for line in sql.lines() {
+        match line.trim() {
+            "--@sqlite" => keep = !pg,
+            "--@postgres" => keep = pg,
+            "--@end" => keep = true,
+            _ if keep => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
     for (token, sqlite, postgres) in tokens {
         out = out.replace(token, if pg { postgres } else { sqlite });
     }

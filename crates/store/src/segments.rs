@@ -5,8 +5,9 @@
 //! semi-joins `c.id IN (SELECT customer_id FROM … WHERE …)`; the leaves of one kind that
 //! sit directly in the same AND group share one subquery, so they must hold for the same
 //! car, lead, policy or score row ("a Passat bought before 2020", not "a Passat, and some
-//! car bought before 2020"). Work-order leaves are aggregates (last visit, visits and spend
-//! in a window), each its own subquery on `work_order (opened_on, customer_id)`.
+//! car bought before 2020"). The last visit is the customer's own column `last_visit_on`
+//! (kept by triggers on work_order); visits and spend in a window are aggregates, each its
+//! own subquery on `work_order (opened_on, customer_id)`.
 //! We write semi-joins as uncorrelated `IN` rather than correlated `EXISTS`: PostgreSQL
 //! plans both as a semi-join, but SQLite runs a correlated EXISTS once per customer
 //! (a million probes) while it evaluates an uncorrelated IN once, from the index of the
@@ -382,38 +383,10 @@ fn zero_matches(l: &Leaf) -> bool {
 
 const VISITS: &str = "SELECT w.customer_id FROM work_order w WHERE w.kind <> 'pdi'";
 
-/// "The customer's last visit is within the bounds": a visit within them and none after.
+/// "The customer's last visit is within the bounds": the customer's own column, kept by
+/// triggers on work_order (migration 19), on its index `customer_last_visit`.
 fn last_visit(q: &mut Sql, b: DateBounds) {
-    match b.from {
-        // From a date on: the visits since then, found by date (segment_work_order_opened).
-        Some(f) => {
-            q.push("(c.id IN (").push(VISITS);
-            q.push(" AND w.opened_on >= ").bind_date(f);
-            if let Some(t) = b.to {
-                q.push(" AND w.opened_on <= ").bind_date(t);
-            }
-            q.push(")");
-        }
-        // Only "some visit up to a date" (lapsed for N months): most customers' visits
-        // qualify, so this one is asked per candidate customer on work_order_customer
-        // rather than collected from millions of work orders.
-        None => {
-            q.push("(EXISTS (SELECT 1 FROM work_order w WHERE w.customer_id = c.id AND w.kind <> 'pdi'");
-            if let Some(t) = b.to {
-                q.push(" AND w.opened_on <= ").bind_date(t);
-            }
-            q.push(")");
-        }
-    }
-    // None after the bound: asked per candidate as well (a year of visits is a fifth of all
-    // work orders; collecting them cost more than the probes once another condition —
-    // a score, a store — has narrowed the customers down).
-    if let Some(t) = b.to {
-        q.push(" AND NOT EXISTS (SELECT 1 FROM work_order w2 WHERE w2.customer_id = c.id AND w2.kind <> 'pdi' AND w2.opened_on > ")
-            .bind_date(t)
-            .push(")");
-    }
-    q.push(")");
+    date_col(q, "c.last_visit_on", b);
 }
 
 fn leaf(q: &mut Sql, l: &Leaf, today: NaiveDate) {
@@ -507,15 +480,7 @@ fn leaf(q: &mut Sql, l: &Leaf, today: NaiveDate) {
         Field::LeadNextFollowUp => date_leaf(q, "l.next_follow_up", l, today),
         Field::WorkOrderLastVisit => match date_bounds(l.op, &l.arg, today) {
             Some(b) => last_visit(q, b),
-            None => {
-                q.push(if l.op == Op::IsSet {
-                    "c.id IN ("
-                } else {
-                    "c.id NOT IN ("
-                })
-                .push(VISITS)
-                .push(")");
-            }
+            None => set_col(q, "c.last_visit_on", l.op),
         },
         Field::WorkOrderMonthsSinceVisit => {
             let (lo, hi) = int_bounds(l.op, &l.arg).unwrap_or((None, None));

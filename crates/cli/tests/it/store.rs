@@ -23,7 +23,7 @@ async fn migrations_are_idempotent(t: &TestDb) {
     assert_eq!(
         t.db.migrations_applied().await.expect("versions"),
         vec![
-            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19
         ]
     );
     assert!(t.db.is_empty().await.expect("empty"));
@@ -1111,3 +1111,93 @@ async fn catalogue_contacts_readings_and_lead_updates(t: &TestDb) {
     );
 }
 both!(catalogue_contacts_readings_and_lead_updates);
+
+/// The customer's last service visit follows every write of work orders (migration 19's
+/// triggers): a PDI does not count, an older visit does not lower it, moving a visit's date
+/// or deleting it recomputes it, and merging moves the visits to the survivor.
+async fn the_last_visit_follows_the_work_orders(t: &TestDb) {
+    use chrono::NaiveDate;
+    use dealerbase_store::model::WorkOrderFields;
+    let f = fixture(&t.db).await;
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    let mut ids = Vec::new();
+    for (name, mobile) in [("王一", "13800000001"), ("王二", "13800000002")] {
+        let c = f
+            .svc
+            .create_customer(&f.manager1, &person(name, mobile))
+            .await
+            .expect("customer");
+        let v = f
+            .svc
+            .create_vehicle(
+                &f.manager1,
+                &VehicleInput {
+                    vin: Some(vin(ids.len() as u32 + 1)),
+                    model_id: Some(f.model),
+                    customer_id: Some(c.customer.id),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("vehicle");
+        ids.push((c.customer.id, v.id));
+    }
+    let [(a, va), (b, vb)] = [ids[0], ids[1]];
+    let wo = |number: &str, vehicle, customer, kind: &str, on: &str| WorkOrderFields {
+        store_id: f.store1,
+        number: number.into(),
+        vehicle_id: vehicle,
+        customer_id: customer,
+        advisor_id: None,
+        kind: kind.into(),
+        status: "settled".into(),
+        opened_on: d(on),
+        settled_on: Some(d(on)),
+        odometer_km: None,
+        total_fen: 10_000,
+        paid_by: "customer".into(),
+    };
+    let last = async |id| {
+        t.db.customer_unscoped(id)
+            .await
+            .expect("customer")
+            .last_visit_on
+    };
+    assert_eq!(last(a).await, None, "never visited");
+    let add = async |w: WorkOrderFields| t.db.create_work_order(&w, &[]).await.expect("wo");
+    add(wo("L-1", va, a, "pdi", "2026-01-10")).await;
+    assert_eq!(last(a).await, None, "a PDI is not a visit");
+    add(wo("L-2", va, a, "maintenance", "2026-03-01")).await;
+    let late = add(wo("L-3", va, a, "repair", "2026-06-15")).await;
+    add(wo("L-4", va, a, "maintenance", "2026-04-01")).await;
+    assert_eq!(
+        last(a).await,
+        Some(d("2026-06-15")),
+        "the newest, not the last written"
+    );
+    add(wo("L-5", vb, b, "maintenance", "2026-09-09")).await;
+    assert_eq!(last(b).await, Some(d("2026-09-09")));
+    // Moving the newest visit's date back, then deleting it.
+    t.db.execute_admin(&format!(
+        "UPDATE work_order SET opened_on = '2026-02-01' WHERE id = {late}"
+    ))
+    .await
+    .expect("move");
+    assert_eq!(last(a).await, Some(d("2026-04-01")));
+    t.db.execute_admin(&format!("DELETE FROM work_order WHERE id = {late}"))
+        .await
+        .expect("delete");
+    assert_eq!(last(a).await, Some(d("2026-04-01")));
+    // 王二 merged into 王一: the survivor's last visit is now 王二's.
+    let survivor = t.db.customer_unscoped(a).await.expect("a");
+    t.db.merge_customers(a, b, &survivor.fields, None, &[], None, f.svc.clock.now())
+        .await
+        .expect("merge");
+    assert_eq!(
+        last(a).await,
+        Some(d("2026-09-09")),
+        "visits moved to the survivor"
+    );
+    assert_eq!(last(b).await, None, "the merged customer has none left");
+}
+both!(the_last_visit_follows_the_work_orders);

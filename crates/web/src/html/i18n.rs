@@ -450,6 +450,8 @@ const DICT: &[(&str, &str, &str)] = &[
     ),
     ("c360.profile", "基本信息", "Profile"),
     ("c360.class", "客户分类", "Class"),
+    ("c360.last_visit", "最后进站", "Last service visit"),
+    ("c360.never_visited", "从未进站", "Never"),
     ("c360.class_why", "分类依据", "Why"),
     ("c360.reveal", "查看完整号码", "Reveal full numbers"),
     (
