@@ -58,3 +58,8 @@ ON work_order FOR EACH ROW EXECUTE FUNCTION work_order_last_visit();
 --@end
 
 CREATE INDEX customer_last_visit ON customer (last_visit_on);
+
+-- Policies ending in a window, with their customer, from the index alone ("insurance due in
+-- 60 days, not renewed" reads 140k policies at 1M customers): replaces the end-date index.
+CREATE INDEX insurance_policy_end_customer ON insurance_policy (end_date, customer_id);
+DROP INDEX insurance_policy_end;

@@ -10,6 +10,7 @@
 //! Fields are plain integers, dates ([`day_field`]: the date's text on SQLite, the day
 //! number on PostgreSQL, empty when NULL) or, last in a row, free text (a line code).
 
+use crate::sql::{Sql, bind_args};
 use crate::{Backend, Db, Result, StoreError, on_pool};
 use chrono::{Datelike, NaiveDate};
 use sqlx::AssertSqlSafe;
@@ -27,6 +28,40 @@ impl Db {
         } else {
             format!("COALESCE({col}, '')")
         }
+    }
+
+    /// A timestamp column as a field: whole seconds since 1970-01-01 00:00 UTC.
+    pub(crate) fn epoch_field(&self, col: &str) -> String {
+        if self.backend() == Backend::Postgres {
+            format!("CAST(FLOOR(EXTRACT(EPOCH FROM {col})) AS BIGINT)")
+        } else {
+            format!("unixepoch({col})")
+        }
+    }
+
+    /// The start of a packed query of `fields`: the caller goes on with `FROM … WHERE …`
+    /// (binding from `$3` on) and hands the whole to [`Db::packed_fetch`].
+    pub(crate) fn packed_select(&self, fields: &[&str]) -> Sql {
+        let mut sql = Sql::new("SELECT string_agg(concat_ws(");
+        sql.bind_text(FIELD.to_string());
+        sql.push(&format!(", {}), ", fields.join(", ")));
+        sql.bind_text(ROW.to_string());
+        sql.push(") FROM ");
+        sql
+    }
+
+    /// Runs a query begun with [`Db::packed_select`] of `n` fields and calls `row` with
+    /// the fields of each row.
+    pub(crate) async fn packed_fetch(
+        &self,
+        sql: Sql,
+        n: usize,
+        mut row: impl FnMut(&[&str]) -> Result<()>,
+    ) -> Result<()> {
+        let text: Option<String> = on_pool!(self, p => bind_args!(
+            sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql.text.clone())), sql.args)
+            .fetch_one(p).await?);
+        split_rows(text.as_deref().unwrap_or(""), n, &mut row)
     }
 
     /// Calls `row` with the fields of every row of
@@ -56,19 +91,7 @@ impl Db {
             let text: Option<String> = on_pool!(self, p => sqlx::query_scalar(AssertSqlSafe(sql.clone()))
                 .bind(FIELD.to_string()).bind(ROW.to_string()).bind(lo).bind(hi)
                 .fetch_one(p).await?);
-            let mut cells: Vec<&str> = Vec::with_capacity(fields.len());
-            for r in text.as_deref().unwrap_or("").split(ROW) {
-                if r.is_empty() {
-                    continue;
-                }
-                cells.clear();
-                // The last field takes the rest (free text may hold the separator).
-                cells.extend(r.splitn(fields.len(), FIELD));
-                if cells.len() != fields.len() {
-                    return Err(packed_error(r));
-                }
-                row(&cells)?;
-            }
+            split_rows(text.as_deref().unwrap_or(""), fields.len(), &mut row)?;
             lo = hi;
         }
         Ok(())
@@ -81,6 +104,24 @@ impl Db {
             on_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql)).fetch_one(p).await?);
         Ok(lo.zip(hi))
     }
+}
+
+/// Splits packed text into rows of `n` fields; the last field takes the rest of its row
+/// (free text may hold the field separator).
+fn split_rows(text: &str, n: usize, row: &mut impl FnMut(&[&str]) -> Result<()>) -> Result<()> {
+    let mut cells: Vec<&str> = Vec::with_capacity(n);
+    for r in text.split(ROW) {
+        if r.is_empty() {
+            continue;
+        }
+        cells.clear();
+        cells.extend(r.splitn(n, FIELD));
+        if cells.len() != n {
+            return Err(packed_error(r));
+        }
+        row(&cells)?;
+    }
+    Ok(())
 }
 
 fn packed_error(row: &str) -> StoreError {

@@ -8,7 +8,7 @@ use crate::customers::name_grams;
 use crate::model::*;
 use crate::sql::{Scope, Sql, bind_args};
 use crate::{Db, Pool, Result, ResultExt, StoreError, on_pool};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 use utoipa::ToSchema;
@@ -371,6 +371,23 @@ impl FunnelPart {
     }
 }
 
+/// The one fact dimension (1 source, 2 model, 3 consultant) that a breakdown, its filters
+/// and the scope need, when they need at most one (none: any, source); None when they need
+/// two or more (then the full day facts).
+fn one_dimension(scope: &Scope, f: &SalesFilter, by: SalesDimension) -> Option<i64> {
+    let source = by == SalesDimension::Source || f.source.is_some();
+    let model = by == SalesDimension::Model || f.model_id.is_some();
+    let consultant = by == SalesDimension::Consultant
+        || f.consultant_id.is_some()
+        || matches!(scope, Scope::Own { .. });
+    match (source, model, consultant) {
+        (_, false, false) => Some(1),
+        (false, true, false) => Some(2),
+        (false, false, true) => Some(3),
+        _ => None,
+    }
+}
+
 /// The funnel's record sets; `add_funnel_part` says what each one's measures count.
 const FUNNEL_PARTS: [FunnelPart; 9] = [
     FunnelPart {
@@ -689,10 +706,19 @@ impl Db {
         store_id: Option<Id>,
         limit: u32,
     ) -> Result<Vec<VisitFact>> {
-        let mut sql = Sql::new(
-            "SELECT v.arrived_at, v.channel, v.source, v.consultant_id, v.first_visit, \
-             CASE WHEN v.lead_id IS NULL THEN FALSE ELSE TRUE END AS registered FROM showroom_visit v WHERE v.arrived_at >= ",
-        );
+        // Packed (`packed.rs`): a group's quarter is a hundred thousand visits, and one
+        // fetch per row would be most of the time.
+        let arrived = self.epoch_field("v.arrived_at");
+        let fields = [
+            arrived.as_str(),
+            "v.channel",
+            "COALESCE(v.consultant_id, 0)",
+            "CASE WHEN v.first_visit THEN 1 ELSE 0 END",
+            "CASE WHEN v.lead_id IS NULL THEN 0 ELSE 1 END",
+            "v.source",
+        ];
+        let mut sql = self.packed_select(&fields);
+        sql.push("(SELECT * FROM showroom_visit v WHERE v.arrived_at >= ");
         self.bind_moment(&mut sql, from);
         sql.push(" AND v.arrived_at < ");
         self.bind_moment(&mut sql, until);
@@ -700,8 +726,22 @@ impl Db {
         if let Some(s) = store_id {
             sql.push(" AND v.store_id = ").bind_i64(s);
         }
-        sql.push(&format!(" LIMIT {}", limit.clamp(1, 500_000)));
-        on_pool!(self, p => Ok(bind_args!(sqlx::query_as::<_, VisitFact>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?))
+        sql.push(&format!(" LIMIT {}) v", limit.clamp(1, 500_000)));
+        let mut out = Vec::new();
+        self.packed_fetch(sql, fields.len(), |f| {
+            let secs = crate::packed::int(f[0])?;
+            out.push(VisitFact {
+                arrived_at: DateTime::from_timestamp(secs, 0).unwrap_or_default(),
+                channel: f[1].to_string(),
+                consultant_id: Some(crate::packed::int(f[2])?).filter(|&c| c != 0),
+                first_visit: f[3] == "1",
+                registered: f[4] == "1",
+                source: f[5].to_string(),
+            });
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// Open invitations of the lead with an appointment on or before `day` are marked as
@@ -1630,13 +1670,61 @@ impl Db {
             sql.push(" GROUP BY 1, 2, 3, 4, 5, 6");
             statements.push(sql);
         }
+        // The same facts by one dimension: per day, and per whole month before the month
+        // `until` falls in.
+        let month = if pg {
+            "CAST(date_trunc('month', day) AS DATE)"
+        } else {
+            "substr(day, 1, 8) || '01'"
+        };
+        let mut dims =
+            Sql::new("INSERT INTO sales_dim_day_fact (day, part, store_id, dim, k, a, b, c) ");
+        for (i, (dim, key, group)) in [
+            (1, "source", "source"),
+            (
+                2,
+                "CASE WHEN model_id = 0 THEN '' ELSE CAST(model_id AS TEXT) END",
+                "model_id",
+            ),
+            (
+                3,
+                "CASE WHEN consultant_id = 0 THEN '' ELSE CAST(consultant_id AS TEXT) END",
+                "consultant_id",
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                dims.push(" UNION ALL ");
+            }
+            dims.push(&format!(
+                "SELECT day, part, store_id, {dim}, {key}, SUM(a), SUM(b), SUM(c) FROM sales_day_fact \
+                 GROUP BY day, part, store_id, {group}"
+            ));
+        }
+        let mut months = Sql::new(&format!(
+            "INSERT INTO sales_dim_month_fact (month, part, store_id, dim, k, a, b, c) \
+             SELECT {month}, part, store_id, dim, k, SUM(a), SUM(b), SUM(c) FROM sales_dim_day_fact WHERE day < "
+        ));
+        months.bind_date(until.with_day(1).unwrap_or(until));
+        months.push(" GROUP BY 1, 2, 3, 4, 5");
+        statements.push(dims);
+        statements.push(months);
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM sales_day_fact").execute(&mut *tx).await?;
+            for table in ["sales_day_fact", "sales_dim_day_fact", "sales_dim_month_fact"] {
+                sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+            }
             let mut rows = 0;
-            for sql in statements {
-                rows += bind_args!(sqlx::query(AssertSqlSafe(sql.text.clone())), sql.args)
+            let n = statements.len();
+            for (i, sql) in statements.into_iter().enumerate() {
+                let done = bind_args!(sqlx::query(AssertSqlSafe(sql.text.clone())), sql.args)
                     .execute(&mut *tx).await?.rows_affected();
+                // The count is of the day facts (the dimension rows are derived).
+                if i + 2 < n {
+                    rows += done;
+                }
             }
             sqlx::query("UPDATE sales_fact_state SET built_until = $1, built_at = $2 WHERE id = 1")
                 .bind(until).bind(now).execute(&mut *tx).await?;
@@ -1654,6 +1742,38 @@ impl Db {
         by: SalesDimension,
         out: &mut std::collections::BTreeMap<String, dealerbase_domain::sales::SalesCounts>,
     ) -> Result<()> {
+        // At most one of source / model / consultant asked for (breakdown, filters, a
+        // consultant's own scope): the facts by that dimension, whole months by month.
+        if let Some(dim) = one_dimension(scope, f, by) {
+            let first_month = if from.day() == 1 {
+                from
+            } else {
+                from.with_day(1)
+                    .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                    .unwrap_or(until)
+            };
+            let last_month = until.with_day(1).unwrap_or(until);
+            if first_month < last_month {
+                let dim_read =
+                    |table, a, b| self.funnel_from_dim_facts(table, dim, scope, f, a, b, by);
+                for (k, part, a, b, c) in dim_read("sales_dim_day_fact", from, first_month)
+                    .await?
+                    .into_iter()
+                    .chain(dim_read("sales_dim_month_fact", first_month, last_month).await?)
+                    .chain(dim_read("sales_dim_day_fact", last_month, until).await?)
+                {
+                    add_funnel_part(out.entry(k).or_default(), part as usize, a, b, c);
+                }
+            } else {
+                for (k, part, a, b, c) in self
+                    .funnel_from_dim_facts("sales_dim_day_fact", dim, scope, f, from, until, by)
+                    .await?
+                {
+                    add_funnel_part(out.entry(k).or_default(), part as usize, a, b, c);
+                }
+            }
+            return Ok(());
+        }
         let key = match by {
             SalesDimension::Store => "CAST(x.store_id AS TEXT)",
             SalesDimension::Source => "x.source",
@@ -1691,6 +1811,64 @@ impl Db {
             add_funnel_part(out.entry(k).or_default(), part as usize, a, b, c);
         }
         Ok(())
+    }
+
+    /// (key, part, a, b, c) of the facts by dimension `dim` (1 source, 2 model, 3
+    /// consultant) in `table`, for days (or months) in [from, until).
+    #[allow(clippy::too_many_arguments)]
+    async fn funnel_from_dim_facts(
+        &self,
+        table: &str,
+        dim: i64,
+        scope: &Scope,
+        f: &SalesFilter,
+        from: NaiveDate,
+        until: NaiveDate,
+        by: SalesDimension,
+    ) -> Result<Vec<(String, i64, i64, i64, i64)>> {
+        if from >= until {
+            return Ok(Vec::new());
+        }
+        let day = if table == "sales_dim_month_fact" {
+            "month"
+        } else {
+            "day"
+        };
+        let key = match by {
+            SalesDimension::Store => "CAST(x.store_id AS TEXT)",
+            _ => "x.k",
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT {key} AS k, x.part, CAST(SUM(x.a) AS BIGINT), CAST(SUM(x.b) AS BIGINT), CAST(SUM(x.c) AS BIGINT) \
+             FROM {table} x WHERE x.dim = "
+        ));
+        sql.bind_i64(dim);
+        sql.push(&format!(" AND x.{day} >= "));
+        sql.bind_date(from);
+        sql.push(&format!(" AND x.{day} < "));
+        sql.bind_date(until);
+        match *scope {
+            Scope::Own { store_id, staff_id } => {
+                // one_dimension chose the consultant dimension.
+                sql.push(" AND x.store_id = ").bind_i64(store_id);
+                sql.push(" AND x.k = ").bind_text(staff_id.to_string());
+            }
+            _ => scope_on(&mut sql, scope, "x.store_id", "x.k"),
+        }
+        if let Some(s) = f.store_id {
+            sql.push(" AND x.store_id = ").bind_i64(s);
+        }
+        let wanted = match dim {
+            1 => f.source.clone(),
+            2 => f.model_id.map(|m| m.to_string()),
+            _ => f.consultant_id.map(|c| c.to_string()),
+        };
+        if let Some(k) = wanted {
+            sql.push(" AND x.k = ").bind_text(k);
+        }
+        sql.push(" GROUP BY 1, 2");
+        Ok(on_pool!(self, p => bind_args!(
+            sqlx::query_as::<_, (String, i64, i64, i64, i64)>(AssertSqlSafe(sql.text.clone())), sql.args).fetch_all(p).await?))
     }
 
     async fn funnel_from_records(

@@ -95,8 +95,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         19,
-        "the customer's last service visit, kept by triggers",
+        "the customer's last service visit, kept by triggers; policies due with their customer",
         include_str!("../migrations/0019_customer_last_visit.sql"),
+    ),
+    (
+        20,
+        "the sales funnel facts by one dimension, by day and by month",
+        include_str!("../migrations/0020_sales_dim_fact.sql"),
     ),
 ];
 

@@ -1092,35 +1092,76 @@ async fn kpis_and_forecast_by_hand(t: &TestDb) {
     // The funnel facts of the nightly job: built on a day inside the period (days before it
     // from the facts, the rest from the records) or after it (all from the facts), the
     // analytics by every breakdown and a consultant's own are the same as from the records.
-    let funnel = async || {
+    // Every breakdown, a filtered one (two dimensions: the full day facts) and a
+    // consultant's own, as `svc` answers them for the period `q`.
+    let funnel_of = async |svc: &Services, q: &PeriodQuery| {
         let mut all = Vec::new();
         for by in ["store", "source", "model", "consultant"] {
             let q = PeriodQuery {
                 by: Some(by.into()),
                 ..q.clone()
             };
-            let an = now
+            let an = svc
                 .sales_analytics(&f.manager1, &q, dealerbase_domain::Lang::Zh)
                 .await
                 .expect("analytics");
             all.extend(an.rows.into_iter().map(|r| (by, r.key, r.counts)));
         }
-        let mine = now
-            .sales_analytics(b, &q, dealerbase_domain::Lang::Zh)
+        let filtered = PeriodQuery {
+            by: Some("model".into()),
+            consultant_id: Some(a.staff_id),
+            ..q.clone()
+        };
+        let an = svc
+            .sales_analytics(&f.manager1, &filtered, dealerbase_domain::Lang::Zh)
+            .await
+            .expect("analytics");
+        all.extend(
+            an.rows
+                .into_iter()
+                .map(|r| ("a's by model", r.key, r.counts)),
+        );
+        let mine = svc
+            .sales_analytics(b, q, dealerbase_domain::Lang::Zh)
             .await
             .expect("analytics");
         all.push(("own", String::new(), mine.total.counts));
         all
     };
+    let funnel = async || funnel_of(&now, &q).await;
     let from_records = funnel().await;
+    // A period with November whole in it, asked on 2026-12-05 (whole months come from the
+    // monthly facts once built; the days around them from the daily ones).
+    let later = on(&f, "2026-12-05");
+    let months_q = PeriodQuery {
+        from: Some("2026-10-20".into()),
+        to: Some("2026-12-04".into()),
+        ..q.clone()
+    };
+    let months_from_records = funnel_of(&later, &months_q).await;
+    assert!(
+        months_from_records.iter().any(|(_, _, c)| c.traffic > 0),
+        "the wider period holds the visits"
+    );
     assert_eq!(now.db.sales_facts_built_until().await.expect("state"), None);
-    for day in ["2026-11-11", "2026-11-13", "2026-11-16", "2026-11-24"] {
+    for day in [
+        "2026-11-11",
+        "2026-11-13",
+        "2026-11-16",
+        "2026-11-24",
+        "2026-12-05",
+    ] {
         on(&f, day).rebuild_sales_facts().await.expect("facts");
         assert_eq!(
             now.db.sales_facts_built_until().await.expect("state"),
             Some(d(day))
         );
         assert_eq!(funnel().await, from_records, "facts built until {day}");
+        assert_eq!(
+            funnel_of(&later, &months_q).await,
+            months_from_records,
+            "whole months, facts built until {day}"
+        );
     }
     // Days before the build are read from the facts: a visit written afterwards on such a
     // day (bypassing the services) shows after the next night's rebuild.
