@@ -103,6 +103,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the sales funnel facts by one dimension, by day and by month",
         include_str!("../migrations/0020_sales_dim_fact.sql"),
     ),
+    (
+        21,
+        "name fragments without a foreign key on PostgreSQL",
+        include_str!("../migrations/0021_name_gram_no_fk.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.
