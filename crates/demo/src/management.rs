@@ -38,6 +38,7 @@ pub(crate) async fn seed(db: &Db, as_of: NaiveDate) -> Result<(), DemoError> {
             until,
             stores: vec![s.id],
             staff: None,
+            through: None,
         };
         let profit = db
             .kpi_sums("aftersales_gross_profit", &sel, KpiBy::Month)
@@ -87,6 +88,7 @@ pub(crate) async fn seed(db: &Db, as_of: NaiveDate) -> Result<(), DemoError> {
                     .unwrap_or(last_year),
                 stores: stores.iter().map(|s| s.id).collect(),
                 staff: None,
+                through: None,
             };
             let base: i64 = db
                 .kpi_sums(kpi, &sel, KpiBy::Total)

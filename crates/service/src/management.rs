@@ -336,7 +336,7 @@ impl Services {
     async fn kpi_point(&self, def: &KpiDef, p: &Period, scope: &KpiScope) -> Result<KpiPoint> {
         let sums = self
             .db
-            .kpi_sums(def.id, &select(p, scope), KpiBy::Total)
+            .kpi_sums(def.id, &select(p, scope, self.clock.today()), KpiBy::Total)
             .await?;
         let (num, den) = sums.iter().fold((0, 0), |a, s| (a.0 + s.num, a.1 + s.den));
         Ok(point(def, p, num, den))
@@ -384,6 +384,7 @@ impl Services {
             until: end.until(),
             stores: scope.stores.clone(),
             staff: scope.staff,
+            through: Some(self.clock.today()),
         };
         let sums = self.db.kpi_sums(def.id, &sel, KpiBy::Month).await?;
         Ok(ms
@@ -427,11 +428,19 @@ impl Services {
         let stores = self.kpi_stores(actor).await?;
         let now = self
             .db
-            .kpi_sums(def.id, &select(&period, &scope), store_by)
+            .kpi_sums(
+                def.id,
+                &select(&period, &scope, self.clock.today()),
+                store_by,
+            )
             .await?;
         let before = self
             .db
-            .kpi_sums(def.id, &select(&period.previous(), &scope), store_by)
+            .kpi_sums(
+                def.id,
+                &select(&period.previous(), &scope, self.clock.today()),
+                store_by,
+            )
             .await?;
         // Brands: Σ over the brand's stores' records.
         let regroup = |rows: Vec<KpiSum>| -> Vec<KpiSum> {
@@ -553,7 +562,7 @@ impl Services {
             .db
             .kpi_records(
                 def.id,
-                &select(&period, &scope),
+                &select(&period, &scope, self.clock.today()),
                 which,
                 PAGE + 1,
                 (page - 1) * PAGE,
@@ -586,12 +595,14 @@ impl Services {
     }
 }
 
-fn select(p: &Period, scope: &KpiScope) -> KpiSelect {
+/// The records of a period in a scope, counted up to `today` when the period runs past it.
+fn select(p: &Period, scope: &KpiScope, today: chrono::NaiveDate) -> KpiSelect {
     KpiSelect {
         from: p.start,
         until: p.until(),
         stores: scope.stores.clone(),
         staff: scope.staff,
+        through: Some(today),
     }
 }
 
@@ -1165,6 +1176,7 @@ impl Services {
             until: m.until(),
             stores: ids.clone(),
             staff: None,
+            through: Some(self.clock.today()),
         };
         let mut rows = Vec::new();
         match &store {
@@ -1371,6 +1383,7 @@ impl Services {
                                 until: last_year.until(),
                                 stores: ids.clone(),
                                 staff: None,
+                                through: Some(self.clock.today()),
                             },
                             KpiBy::Store,
                         )
@@ -1410,6 +1423,7 @@ impl Services {
                                 until: last_year.until(),
                                 stores: vec![s.id],
                                 staff: None,
+                                through: Some(self.clock.today()),
                             },
                             KpiBy::Staff,
                         )

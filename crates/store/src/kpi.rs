@@ -565,6 +565,21 @@ pub struct KpiSelect {
     pub until: NaiveDate,
     pub stores: Vec<Id>,
     pub staff: Option<Id>,
+    /// The dealer's today: what happens in a period still under way counts up to this day
+    /// (month to date) — a policy ending later this month is not renewed or lost yet, a
+    /// first-service window closing next week not kept or missed yet. None: the whole period.
+    pub through: Option<NaiveDate>,
+}
+
+impl KpiSelect {
+    /// The end of the days a period part reads: the period's end, or tomorrow when the
+    /// period runs past today.
+    fn period_until(&self) -> NaiveDate {
+        match self.through.and_then(|t| t.succ_opt()) {
+            Some(t) => self.until.min(t).max(self.from),
+            None => self.until,
+        }
+    }
 }
 
 /// One record behind a KPI value, with what it adds to the numerator and denominator.
@@ -623,7 +638,10 @@ pub fn kpi_known(kpi: &str) -> bool {
 
 impl Db {
     fn part_where(&self, sql: &mut Sql, p: &Part, s: &KpiSelect) {
-        let (from, until) = p.window.dates(s.from, s.until);
+        let (from, until) = match p.window {
+            Window::Period => (s.from, s.period_until()),
+            w => w.dates(s.from, s.until),
+        };
         sql.push(&format!(" WHERE {} >= ", p.date));
         if p.ts {
             sql.bind(Arg::Ts(dealerbase_domain::sales::china_day_start(from)));
@@ -757,7 +775,7 @@ impl Db {
         };
         for p in &ps {
             let sel = if factual(p) {
-                if split >= s.until {
+                if split >= s.period_until() {
                     continue;
                 }
                 &live

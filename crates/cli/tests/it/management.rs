@@ -644,6 +644,7 @@ async fn all_sums(db: &Db, f: &Fixture) -> Vec<(String, Vec<KpiSum>)> {
                 until: d(until),
                 stores: vec![f.store1, f.store2],
                 staff: None,
+                through: None,
             };
             let mut asks: Vec<(KpiSelect, KpiBy)> = Vec::new();
             for by in [
@@ -907,6 +908,66 @@ async fn group_value_is_computed_from_records(t: &TestDb) {
     ));
 }
 both!(group_value_is_computed_from_records);
+
+/// A month still under way counts what happened up to today: asked on 15 October, S01's
+/// October renewal rate is P1 alone (ended 10-10, renewed) — P2 ends on 10-20 and is not
+/// lost yet; from 20 October on it counts (1 of 2). September is whole either way.
+async fn a_month_under_way_counts_up_to_today(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    october(&t.db, &f).await;
+    let on = |day: &str| Services::new(t.db.clone(), Arc::new(FixedClock::on(d(day))));
+    let val = async |svc: &Services, kpi: &str, at: &str| {
+        let mut qq = q(kpi, "store");
+        qq.at = Some(at.into());
+        let v = svc
+            .kpi_value(&f.group_staff, &qq)
+            .await
+            .expect("value")
+            .current;
+        (v.numerator, v.denominator)
+    };
+    assert_eq!(
+        val(&on("2026-10-15"), "renewal_rate", "2026-10").await,
+        (1, 1)
+    );
+    assert_eq!(
+        val(&on("2026-10-20"), "renewal_rate", "2026-10").await,
+        (1, 2)
+    );
+    assert_eq!(
+        val(&on("2026-11-23"), "renewal_rate", "2026-10").await,
+        (1, 2)
+    );
+    // September (P0, renewed by P1) is over on 15 October: counted whole.
+    assert_eq!(
+        val(&on("2026-10-15"), "renewal_rate", "2026-09").await,
+        (1, 1)
+    );
+    // Asked on 1 October, nothing of October has ended yet.
+    assert_eq!(
+        val(&on("2026-10-01"), "renewal_rate", "2026-10").await,
+        (0, 0)
+    );
+    // Orders (O1 ordered 10-10) are dated when they happen: the same on any later day.
+    assert_eq!(val(&on("2026-10-15"), "orders", "2026-10").await.0, 1);
+    // The store layer without a today counts the whole month.
+    let whole =
+        t.db.kpi_sums(
+            "renewal_rate",
+            &KpiSelect {
+                from: d("2026-10-01"),
+                until: d("2026-11-01"),
+                stores: vec![f.store1],
+                staff: None,
+                through: None,
+            },
+            KpiBy::Total,
+        )
+        .await
+        .expect("sums");
+    assert_eq!((whole[0].num, whole[0].den), (1, 2));
+}
+both!(a_month_under_way_counts_up_to_today);
 
 /// The server on port 0 over the October fixture (SQLite).
 struct Server {
