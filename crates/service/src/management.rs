@@ -345,9 +345,13 @@ impl Services {
     /// A KPI's value for the period and scope, with the previous and the year-ago period.
     pub async fn kpi_value(&self, actor: &Actor, q: &KpiQuery) -> Result<KpiValue> {
         let (def, period, scope) = self.kpi_resolve(actor, q).await?;
-        let current = self.kpi_point(def, &period, &scope).await?;
-        let previous = self.kpi_point(def, &period.previous(), &scope).await?;
-        let year_ago = self.kpi_point(def, &period.year_ago(), &scope).await?;
+        // The three periods at once (each its own statements, on its own connection).
+        let (before, last_year) = (period.previous(), period.year_ago());
+        let (current, previous, year_ago) = tokio::try_join!(
+            self.kpi_point(def, &period, &scope),
+            self.kpi_point(def, &before, &scope),
+            self.kpi_point(def, &last_year, &scope)
+        )?;
         let mom = kpi::change(def, current.value, previous.value);
         let yoy = kpi::change(def, current.value, year_ago.value);
         Ok(KpiValue {
@@ -1590,18 +1594,27 @@ impl Services {
             ..q.clone()
         };
         let (_, period, scope) = self.kpi_resolve(actor, &kq(tiles[0])).await?;
-        let mut values = Vec::new();
+        // The tiles and the trends are independent reads: asked all at once, they spread
+        // over the pool's connections (and both cores) instead of queueing.
+        let mut shown = Vec::new();
         for id in tiles {
             let def = kpi::find("kpi", id).map_err(ServiceError::invalid)?;
-            if scope.staff.is_some() && !def.per_staff {
-                continue;
+            if scope.staff.is_none() || def.per_staff {
+                shown.push(kq(id));
             }
-            values.push(self.kpi_value(actor, &kq(id)).await?);
         }
-        let mut trend_out = Vec::new();
-        for id in trends {
-            trend_out.push((id.to_string(), self.kpi_trend(actor, &kq(id), 12).await?));
-        }
+        let trend_qs: Vec<KpiQuery> = trends.iter().map(|id| kq(id)).collect();
+        let (values, trend_points) = tokio::try_join!(
+            futures_util::future::try_join_all(shown.iter().map(|q| self.kpi_value(actor, q))),
+            futures_util::future::try_join_all(
+                trend_qs.iter().map(|q| self.kpi_trend(actor, q, 12))
+            )
+        )?;
+        let trend_out: Vec<_> = trends
+            .iter()
+            .map(|id| id.to_string())
+            .zip(trend_points)
+            .collect();
         let by = match scope.level.as_str() {
             "group" | "brand" => Some("store"),
             "store" => Some("staff"),
