@@ -14,9 +14,6 @@ use serde::Serialize;
 use sqlx::AssertSqlSafe;
 use utoipa::ToSchema;
 
-/// Keys per packed fetch (a few megabytes of text).
-const CHUNK: i64 = 100_000;
-
 /// An incomplete snapshot older than this is taken to have been interrupted and is
 /// replaced; a younger one is taken to be still running.
 pub const STALE_RUN_MINUTES: i64 = 30;
@@ -266,7 +263,7 @@ impl Db {
             "AND kind <> 'pdi'",
             after,
             until,
-            CHUNK,
+            packed::KEYS_PER_FETCH,
             |f| {
                 let day = packed::day(f[3])?.unwrap_or(i32::MAX);
                 if day > at {
@@ -294,18 +291,13 @@ impl Db {
     /// Customers not merged into another.
     pub async fn mining_customers(&self) -> Result<CustomerColumns> {
         let mut out = CustomerColumns::default();
-        let Some((lo, hi)) = self.key_range("customer", "id").await? else {
-            return Ok(out);
-        };
         let fields = ["id", "store_id", "COALESCE(consultant_id, 0)"];
-        self.packed_rows(
+        self.packed_table(
             &fields,
+            "customer",
             "customer",
             "id",
             "AND merged_into IS NULL",
-            lo - 1,
-            hi,
-            CHUNK,
             |f| {
                 out.id.push(id32(packed::int(f[0])?));
                 out.store.push(id32(packed::int(f[1])?));
@@ -320,9 +312,6 @@ impl Db {
     /// Every vehicle ownership with the vehicle's dates.
     pub async fn mining_ownerships(&self) -> Result<OwnershipColumns> {
         let mut out = OwnershipColumns::default();
-        let Some((lo, hi)) = self.key_range("vehicle_ownership", "id").await? else {
-            return Ok(out);
-        };
         let (from, to, delivery, warranty) = (
             self.day_field("o.from_date"),
             self.day_field("o.to_date"),
@@ -340,14 +329,12 @@ impl Db {
             &warranty,
             "CASE WHEN v.own_sold THEN 1 ELSE 0 END",
         ];
-        self.packed_rows(
+        self.packed_table(
             &fields,
+            "vehicle_ownership o",
             "vehicle_ownership o JOIN vehicle v ON v.id = o.vehicle_id",
             "o.id",
             "",
-            lo - 1,
-            hi,
-            CHUNK,
             |f| {
                 let from = packed::day(f[4])?.unwrap_or(0);
                 out.customer.push(id32(packed::int(f[0])?));
@@ -370,9 +357,6 @@ impl Db {
     /// Survey answers (scores 1–5).
     pub async fn mining_surveys(&self) -> Result<SurveyColumns> {
         let mut out = SurveyColumns::default();
-        let Some((lo, hi)) = self.key_range("survey_response", "id").await? else {
-            return Ok(out);
-        };
         let answered = self.day_field("answered_on");
         let fields = [
             "customer_id",
@@ -380,14 +364,12 @@ impl Db {
             "COALESCE(product_score, -1)",
             "service_score",
         ];
-        self.packed_rows(
+        self.packed_table(
             &fields,
+            "survey_response",
             "survey_response",
             "id",
             "",
-            lo - 1,
-            hi,
-            CHUNK,
             |f| {
                 out.customer.push(id32(packed::int(f[0])?));
                 out.day.push(packed::day(f[1])?.unwrap_or(0));
@@ -418,9 +400,6 @@ impl Db {
     /// Insurance policies.
     pub async fn mining_policies(&self) -> Result<PolicyColumns> {
         let mut out = PolicyColumns::default();
-        let Some((lo, hi)) = self.key_range("insurance_policy", "id").await? else {
-            return Ok(out);
-        };
         let (start, end) = (self.day_field("start_date"), self.day_field("end_date"));
         let fields = [
             "customer_id",
@@ -428,14 +407,12 @@ impl Db {
             &end,
             "CASE WHEN sold_here THEN 1 ELSE 0 END",
         ];
-        self.packed_rows(
+        self.packed_table(
             &fields,
+            "insurance_policy",
             "insurance_policy",
             "id",
             "",
-            lo - 1,
-            hi,
-            CHUNK,
             |f| {
                 out.customer.push(id32(packed::int(f[0])?));
                 out.start_day.push(packed::day(f[1])?.unwrap_or(0));
@@ -476,7 +453,7 @@ impl Db {
                 filter,
                 after,
                 until,
-                CHUNK,
+                packed::KEYS_PER_FETCH,
                 |f| {
                     let wo = id32(packed::int(f[0])?);
                     if wanted.get(wo as usize).copied().unwrap_or(false) {

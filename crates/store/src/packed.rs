@@ -15,6 +15,9 @@ use crate::{Backend, Db, Result, StoreError, on_pool};
 use chrono::{Datelike, NaiveDate};
 use sqlx::AssertSqlSafe;
 
+/// Keys per packed fetch (a few megabytes of text).
+pub(crate) const KEYS_PER_FETCH: i64 = 100_000;
+
 /// Between the fields of a row.
 pub(crate) const FIELD: char = '\u{1f}';
 /// Between rows.
@@ -95,6 +98,24 @@ impl Db {
             lo = hi;
         }
         Ok(())
+    }
+
+    /// [`Db::packed_rows`] over every key of `table` (as `from` names it: `key` may carry
+    /// the alias), [`KEYS_PER_FETCH`] keys a fetch.
+    pub(crate) async fn packed_table(
+        &self,
+        fields: &[&str],
+        table: &str,
+        from: &str,
+        key: &str,
+        filter: &str,
+        row: impl FnMut(&[&str]) -> Result<()>,
+    ) -> Result<()> {
+        let Some((lo, hi)) = self.key_range(table, key).await? else {
+            return Ok(());
+        };
+        self.packed_rows(fields, from, key, filter, lo - 1, hi, KEYS_PER_FETCH, row)
+            .await
     }
 
     /// The smallest and largest key of a table (None when empty).

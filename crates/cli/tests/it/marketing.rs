@@ -1341,6 +1341,15 @@ async fn the_builder_counts_the_condition_being_typed() {
         frag.contains("live-incomplete") && frag.contains("conditions[1].value"),
         "{frag}"
     );
+    // JSON edited by hand into nonsense: the answer is still a fragment, naming the problem.
+    let mut broken = live("customer.age", "ge", "", "");
+    broken[2].1 = "{\"conditions\": [".to_string();
+    let (s, _, frag) = ask(broken).await;
+    assert_eq!(s.as_u16(), 200, "{frag}");
+    assert!(
+        !frag.contains("<html") && frag.contains("live-incomplete"),
+        "{frag}"
+    );
     // Nothing was saved, and the script itself is served from the binary.
     let (_, _, list) = b.send("GET", "/marketing/segments", None).await;
     assert!(!list.contains("/marketing/segments/1\""), "{list}");

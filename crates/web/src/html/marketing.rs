@@ -322,6 +322,16 @@ async fn act(s: &AppState, web: &Web, id: Option<i64>, f: BuilderForm) -> PageRe
             Ok(d) => b.def = d,
             Err(e) => {
                 b.errors = messages(&e, lang);
+                if f.action.as_deref() == Some("live") {
+                    // The script swaps in what comes back: the reason, not a whole page.
+                    let page = LiveEval {
+                        c: web.ctx("nav.mining"),
+                        eval: None,
+                        pending: false,
+                        pending_errors: b.errors,
+                    };
+                    return Ok(render(StatusCode::OK, &page, lang));
+                }
                 return show(s, web, b, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
         }
