@@ -133,7 +133,7 @@ pub async fn run(cmd: ImportCommand) -> Result<()> {
         sheet: a.sheet.clone(),
         batch_size: a.batch_size,
         lang,
-        run_id: None,
+        ..Default::default()
     };
     let svc = crate::services(database);
     let started = std::time::Instant::now();

@@ -9,6 +9,7 @@ use dealerbase_domain::class::{ClassFacts, DEFAULT_LAPSE_MONTHS, OwnedVehicle, c
 use dealerbase_domain::model::*;
 use dealerbase_domain::{resident_id, vin};
 use dealerbase_store::bulk::{TableRows, Val};
+use dealerbase_store::{name_grams, name_grams_value};
 
 pub(crate) struct ModelInfo {
     pub id: i64,
@@ -59,9 +60,13 @@ macro_rules! table {
     };
 }
 
-fn new_batch() -> Vec<TableRows> {
+fn new_batch(grams_column: Option<&'static str>) -> Vec<TableRows> {
+    let customer = |t: TableRows| match grams_column {
+        Some(c) => t.with_column(c),
+        None => t,
+    };
     vec![
-        table!(
+        customer(table!(
             "customer",
             [
                 "id",
@@ -90,7 +95,7 @@ fn new_batch() -> Vec<TableRows> {
                 "created_at",
                 "updated_at"
             ]
-        ),
+        )),
         table!("customer_name_gram", ["gram", "customer_id"]),
         table!(
             "customer_assignment",
@@ -416,6 +421,8 @@ pub(crate) struct Generator {
     models: Vec<Vec<ModelInfo>>,
     ids: Ids,
     start: NaiveDate,
+    /// The customer column holding the name fragments (PostgreSQL), else fragment rows.
+    grams_column: Option<&'static str>,
 }
 
 /// What generating one customer decided, for the class rules.
@@ -430,6 +437,7 @@ impl Generator {
         opts: DemoOptions,
         stores: Vec<StoreInfo>,
         models: Vec<Vec<ModelInfo>>,
+        grams_column: Option<&'static str>,
     ) -> Generator {
         let start = opts
             .as_of
@@ -441,11 +449,12 @@ impl Generator {
             models,
             ids: Ids::default(),
             start,
+            grams_column,
         }
     }
 
     pub fn run(mut self, tx: tokio::sync::mpsc::Sender<(u64, Vec<TableRows>)>) {
-        let mut batch = new_batch();
+        let mut batch = new_batch(self.grams_column);
         self.walk_ins(&mut batch);
         let mut in_batch = 0;
         for n in 0..self.opts.customers {
@@ -453,7 +462,10 @@ impl Generator {
             in_batch += 1;
             if in_batch == self.opts.batch.max(1) {
                 if tx
-                    .blocking_send((in_batch, std::mem::replace(&mut batch, new_batch())))
+                    .blocking_send((
+                        in_batch,
+                        std::mem::replace(&mut batch, new_batch(self.grams_column)),
+                    ))
                     .is_err()
                 {
                     return;
@@ -708,7 +720,7 @@ impl Generator {
         let updated = ts(facts.last.max(facts.first), 18, 0);
         let key_account = (kind != CustomerKind::Individual && r.chance(0.3))
             .then(|| if r.chance(0.6) { "TKA" } else { "PKA" });
-        b[T_CUSTOMER].push([
+        let row = [
             cid.into(),
             self.stores[store_ix].id.into(),
             kind.code().into(),
@@ -742,21 +754,15 @@ impl Generator {
             decision.reason.into(),
             created.into(),
             updated.into(),
-        ]);
-        let mut grams: Vec<String> = {
-            let chars: Vec<char> = name
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .flat_map(char::to_lowercase)
-                .collect();
-            let mut g: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
-            g.extend(chars.windows(2).map(|w| w.iter().collect::<String>()));
-            g
-        };
-        grams.sort();
-        grams.dedup();
-        for g in grams {
-            b[T_GRAM].push([g.into(), cid.into()]);
+        ];
+        // The name fragments: in the customer row on PostgreSQL, rows of their own on SQLite.
+        if self.grams_column.is_some() {
+            b[T_CUSTOMER].push(row.into_iter().chain([name_grams_value(&name)]));
+        } else {
+            b[T_CUSTOMER].push(row);
+            for g in name_grams(&name) {
+                b[T_GRAM].push([g.into(), cid.into()]);
+            }
         }
         // Consultant assignment with history: some customers were handed over when staff left.
         let store = &self.stores[store_ix];

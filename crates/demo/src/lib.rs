@@ -225,6 +225,7 @@ pub async fn generate(
         opts.clone(),
         stores,
         brand_models.into_iter().map(|(_, m)| m).collect(),
+        db.name_grams_column(),
     );
     let recreate = db.before_bulk_load(generate::TABLES).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(3);

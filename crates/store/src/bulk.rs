@@ -62,17 +62,23 @@ impl<T: Into<Val>> From<Option<T>> for Val {
 #[derive(Debug, Clone)]
 pub struct TableRows {
     pub table: &'static str,
-    pub columns: &'static [&'static str],
+    pub columns: Vec<&'static str>,
     values: Vec<Val>,
 }
 
 impl TableRows {
-    pub fn new(table: &'static str, columns: &'static [&'static str]) -> TableRows {
+    pub fn new(table: &'static str, columns: &[&'static str]) -> TableRows {
         TableRows {
             table,
-            columns,
+            columns: columns.to_vec(),
             values: Vec::new(),
         }
+    }
+    /// The same table with one more column (before any row is pushed).
+    pub fn with_column(mut self, column: &'static str) -> TableRows {
+        debug_assert!(self.values.is_empty());
+        self.columns.push(column);
+        self
     }
     /// Appends one row; the values must follow `columns`.
     pub fn push(&mut self, row: impl IntoIterator<Item = Val>) {
@@ -157,6 +163,14 @@ fn copy_escape(out: &mut String, v: &Val) {
             let _ = write!(out, "{d}");
         }
         Val::Ts(t) => out.push_str(&t.to_rfc3339()),
+        // Most values need no escape: copied whole.
+        Val::Text(s)
+            if !s
+                .bytes()
+                .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) =>
+        {
+            out.push_str(s)
+        }
         Val::Text(s) => {
             for c in s.chars() {
                 match c {
@@ -427,7 +441,9 @@ impl BulkConn for sqlx::PgConnection {
                 copy_escape(&mut buf, v);
             }
             buf.push('\n');
-            if buf.len() > (1 << 20) {
+            // Small chunks: the server starts on the first rows while later ones are
+            // still being encoded.
+            if buf.len() > (1 << 17) {
                 copy.send(buf.as_bytes()).await?;
                 buf.clear();
             }

@@ -6,7 +6,7 @@
 //! is found by row 4.
 
 use crate::bulk::BulkConn;
-use crate::customers::{CUSTOMER_COLUMNS, name_grams};
+use crate::customers::{CUSTOMER_COLUMNS, NameGrams};
 use crate::import::{
     FieldChange, ImportCounts, ImportProblem, KeyKind, bind_customer_fields, problem_rows, progress,
 };
@@ -218,9 +218,7 @@ impl ImportTx {
         on_tx!(self, tx => {
             let q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
             let id = bind_customer_fields!(q, f).bind(class.0).bind(class.1).bind(at).bind(at).fetch_one(&mut **tx).await?;
-            for g in name_grams(&f.name) {
-                sqlx::query("INSERT INTO customer_name_gram (gram, customer_id) VALUES ($1, $2)").bind(g).bind(id).execute(&mut **tx).await?;
-            }
+            tx.write_name_grams(&[(id, &f.name)], true).await?;
             Ok(id)
         })
     }
@@ -251,10 +249,7 @@ impl ImportTx {
                     .bind(id).bind(run_id).bind(&c.field).bind(&c.old_value).bind(&c.new_value).bind(at).execute(&mut **tx).await?;
             }
             if changes.iter().any(|c| c.field == "name") {
-                sqlx::query("DELETE FROM customer_name_gram WHERE customer_id = $1").bind(id).execute(&mut **tx).await?;
-                for g in name_grams(&f.name) {
-                    sqlx::query("INSERT INTO customer_name_gram (gram, customer_id) VALUES ($1, $2)").bind(g).bind(id).execute(&mut **tx).await?;
-                }
+                tx.write_name_grams(&[(id, &f.name)], false).await?;
             }
         });
         Ok(())

@@ -32,7 +32,7 @@ mod vehicles;
 pub mod web;
 
 pub use catalogue::NewVehicleModel;
-pub use customers::{CustomerFilter, CustomerSort, SearchKey};
+pub use customers::{CustomerFilter, CustomerSort, SearchKey, name_grams, name_grams_value};
 pub use events::{LeadFilter, NewContact, NewTask};
 pub use model::*;
 pub use sql::Scope;

@@ -5,7 +5,7 @@
 //! listed here, so a table added later (by any part of the product) moves too. Two loyalty
 //! accounts (one row per customer) are folded into the survivor's first.
 
-use crate::customers::{CUSTOMER_COLUMNS, name_grams};
+use crate::customers::{CUSTOMER_COLUMNS, NameGrams};
 use crate::import::{FieldChange, bind_customer_fields};
 use crate::model::{CustomerFields, Id, Page};
 use crate::sql::{Scope, Sql, bind_args};
@@ -170,10 +170,7 @@ impl Db {
                     .bind(survivor).bind(merge_id).bind(&c.field).bind(&c.old_value).bind(&c.new_value).bind(at).execute(&mut *tx).await?;
             }
             if changes.iter().any(|c| c.field == "name") {
-                sqlx::query("DELETE FROM customer_name_gram WHERE customer_id = $1").bind(survivor).execute(&mut *tx).await?;
-                for g in name_grams(&fields.name) {
-                    sqlx::query("INSERT INTO customer_name_gram (gram, customer_id) VALUES ($1, $2)").bind(g).bind(survivor).execute(&mut *tx).await?;
-                }
+                tx.write_name_grams(&[(survivor, &fields.name)], false).await?;
             }
             let json = serde_json::to_string(&moved.iter().cloned().collect::<std::collections::BTreeMap<String, i64>>()).unwrap_or_default();
             sqlx::query("UPDATE customer_merge SET moved = $1 WHERE id = $2").bind(json).bind(merge_id).execute(&mut *tx).await?;

@@ -4,7 +4,7 @@
 //! and the counts behind the sales analytics. Every write of several rows is one
 //! transaction; every read of lists applies the reader's scope.
 
-use crate::customers::name_grams;
+use crate::customers::NameGrams;
 use crate::model::*;
 use crate::sql::{Scope, Sql, bind_args};
 use crate::{Db, Pool, Result, ResultExt, StoreError, on_pool};
@@ -799,9 +799,7 @@ impl Db {
                          VALUES ($1, 'individual', $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id")
                         .bind(f.store_id).bind(&c.name).bind(&c.mobile).bind(&c.source).bind(f.owner_id)
                         .bind(&c.class).bind(&c.class_reason).bind(at).fetch_one(&mut *tx).await?;
-                    for g in name_grams(&c.name) {
-                        sqlx::query("INSERT INTO customer_name_gram (gram, customer_id) VALUES ($1, $2)").bind(g).bind(id).execute(&mut *tx).await?;
-                    }
+                    tx.write_name_grams(&[(id, &c.name)], true).await?;
                     if let Some(staff) = f.owner_id {
                         sqlx::query("INSERT INTO customer_assignment (customer_id, staff_id, assigned_at, reason) VALUES ($1, $2, $3, 'created')")
                             .bind(id).bind(staff).bind(at).execute(&mut *tx).await?;

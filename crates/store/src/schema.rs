@@ -108,6 +108,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "name fragments without a foreign key on PostgreSQL",
         include_str!("../migrations/0021_name_gram_no_fk.sql"),
     ),
+    (
+        22,
+        "name fragments as a GIN-indexed array on PostgreSQL",
+        include_str!("../migrations/0022_name_grams_gin.sql"),
+    ),
+    (
+        23,
+        "no index entries for customers without a consultant or a visit",
+        include_str!("../migrations/0023_partial_customer_indexes.sql"),
+    ),
 ];
 
 /// Arbitrary constant naming dealerbase's migration advisory lock.

@@ -23,7 +23,7 @@ async fn migrations_are_idempotent(t: &TestDb) {
     assert_eq!(
         t.db.migrations_applied().await.expect("versions"),
         vec![
-            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23
         ]
     );
     assert!(t.db.is_empty().await.expect("empty"));

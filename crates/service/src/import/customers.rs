@@ -12,6 +12,7 @@ use dealerbase_domain::{Lang, Rule, ValidationError, Vin};
 use dealerbase_store::import::{CustomerBatch, FieldChange, ImportProblem, KeyKind};
 use dealerbase_store::{Customer, CustomerFields, Id};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Sets one field of a customer input from a cell (Err: a yes/no cell that is neither).
 pub(crate) fn set_field(
@@ -107,11 +108,43 @@ fn keys(f: &CustomerFields, vin: Option<&str>) -> Vec<String> {
     k
 }
 
-/// Where the rows of a batch go: a new customer or an existing one.
+/// A customer a row may be: saved in the database, or new in the batch still being
+/// written (by its place among that batch's inserts; the id comes back from the write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Target {
+    Saved(Id),
+    Writing(usize),
+}
+
+/// Where the rows of a batch go: a new customer or a known one (with its fields before
+/// this batch).
 struct Slot {
-    existing: Option<Customer>,
+    known: Option<(Target, CustomerFields)>,
     fields: CustomerFields,
     keys: Vec<String>,
+}
+
+/// A batch whose write is under way while the next batch is looked up and folded, with
+/// what the next batch's look-ups cannot see until it commits.
+struct Pending {
+    write: tokio::task::JoinHandle<std::result::Result<Vec<Id>, dealerbase_store::StoreError>>,
+    batch: Arc<CustomerBatch>,
+    /// Mobile and ID-number keys of the customers it inserts or changes.
+    keys: HashMap<String, Target>,
+    /// Keys a changed customer no longer has.
+    gone: HashSet<String>,
+    /// Changed customers: their place in `batch.updates`.
+    updated: HashMap<Id, usize>,
+}
+
+impl Pending {
+    /// A customer's fields once this batch is committed, if it writes them.
+    fn fields(&self, t: Target) -> Option<&CustomerFields> {
+        match t {
+            Target::Writing(i) => self.batch.inserts.get(i),
+            Target::Saved(id) => self.updated.get(&id).map(|&k| &self.batch.updates[k].1),
+        }
+    }
 }
 
 /// State of a customer import across batches.
@@ -120,6 +153,8 @@ pub(crate) struct CustomerImport {
     /// Existing customers already matched by an earlier batch of this file: a later match
     /// is a duplicate row of the file, counted as merged.
     touched: HashSet<Id>,
+    /// The previous batch, while the database writes it.
+    pending: Option<Pending>,
 }
 
 struct Valid {
@@ -211,16 +246,16 @@ pub(crate) fn validate(
                         reject(
                             &mut out.problems,
                             row.line,
-                            c.header.clone(),
+                            c.header.to_string(),
                             c.value.clone(),
-                            e.with_field(c.header.clone()).message(lang),
+                            e.with_field(c.header.to_string()).message(lang),
                         );
                     }
                 }
             } else if set_field(&mut input, c.field, c.value.clone()).is_err() {
                 bad = true;
                 let e = ValidationError::new(
-                    c.header.clone(),
+                    c.header.to_string(),
                     c.value.as_str(),
                     Rule::OneOf {
                         allowed: vec!["是".into(), "否".into()],
@@ -229,7 +264,7 @@ pub(crate) fn validate(
                 reject(
                     &mut out.problems,
                     row.line,
-                    c.header.clone(),
+                    c.header.to_string(),
                     c.value.clone(),
                     e.message(lang),
                 );
@@ -241,7 +276,7 @@ pub(crate) fn validate(
             (row.cells.len() != full).then(|| {
                 row.cells
                     .iter()
-                    .map(|c| (c.field, c.header.clone()))
+                    .map(|c| (c.field, c.header.to_string()))
                     .collect()
             });
         let header_of = |field: &str| {
@@ -305,7 +340,76 @@ fn say(lang: Lang, zh: &str, en: &str) -> String {
     }
 }
 
+/// The existing customers the rows of a batch may be: one query per kind of key (the
+/// oldest customer where the database already holds duplicates).
+async fn look_up(
+    svc: &Services,
+    group_id: Id,
+    valid: &[Valid],
+) -> Result<(HashMap<String, Id>, HashMap<Id, Customer>)> {
+    let mobiles: Vec<String> = valid
+        .iter()
+        .filter_map(|v| v.fields.mobile.clone())
+        .collect();
+    let ids: Vec<String> = valid
+        .iter()
+        .filter_map(|v| v.fields.id_number.clone())
+        .collect();
+    let vins: Vec<String> = valid.iter().filter_map(|v| v.vin.clone()).collect();
+    let found = svc
+        .db
+        .customer_ids_by_keys(group_id, &mobiles, &ids, &vins)
+        .await?;
+    let mut key_to_id: HashMap<String, Id> = HashMap::with_capacity(found.len());
+    for (kind, key, id) in found {
+        let prefix = match kind {
+            KeyKind::Mobile => "m",
+            KeyKind::IdNumber => "i",
+            KeyKind::Vin => "v",
+        };
+        key_to_id
+            .entry(format!("{prefix}:{key}"))
+            .and_modify(|e| *e = (*e).min(id))
+            .or_insert(id);
+    }
+    let mut matched: Vec<Id> = key_to_id.values().copied().collect();
+    matched.sort_unstable();
+    matched.dedup();
+    let existing = svc
+        .db
+        .customers_by_ids(&matched)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok((key_to_id, existing))
+}
+
 impl CustomerImport {
+    /// Waits for the previous batch's write; returns the ids of its new customers.
+    async fn settle(&mut self) -> Result<Vec<Id>> {
+        let Some(p) = self.pending.take() else {
+            return Ok(Vec::new());
+        };
+        let ids = p
+            .write
+            .await
+            .map_err(|e| ServiceError::Internal(format!("writing an import batch: {e}")))??;
+        // Found again by a later batch, these are duplicates of this file's rows.
+        self.touched.extend(ids.iter().copied());
+        Ok(ids)
+    }
+
+    /// Waits for the last batch's write (called once the file is read, also after an error).
+    pub async fn finish(&mut self) -> Result<()> {
+        self.settle().await.map(|_| ())
+    }
+
+    /// Looks a batch up and folds its rows into new and known customers while the
+    /// previous batch is still being written, then hands it to the database in turn.
+    /// The look-ups cannot see the previous batch before it commits, so what it writes
+    /// (its customers' keys and fields, new customers by their place in it) is laid
+    /// over what they find: the outcome is the one of batches run one after the other.
     pub async fn batch(
         &mut self,
         svc: &Services,
@@ -323,64 +427,62 @@ impl CustomerImport {
         state.batch_problems.extend(validated.problems);
         let valid = validated.valid;
         let headers = validated.headers;
-        // 2. The existing customers these rows may be: one query per kind of key.
-        let mobiles: Vec<String> = valid
-            .iter()
-            .filter_map(|v| v.fields.mobile.clone())
-            .collect();
-        let ids: Vec<String> = valid
-            .iter()
-            .filter_map(|v| v.fields.id_number.clone())
-            .collect();
-        let vins: Vec<String> = valid.iter().filter_map(|v| v.vin.clone()).collect();
-        let found = svc
-            .db
-            .customer_ids_by_keys(ctx.store.group_id, &mobiles, &ids, &vins)
-            .await?;
-        let mut key_to_id: HashMap<String, Id> = HashMap::with_capacity(found.len());
-        for (kind, key, id) in found {
-            let prefix = match kind {
-                KeyKind::Mobile => "m",
-                KeyKind::IdNumber => "i",
-                KeyKind::Vin => "v",
-            };
-            // Duplicates already in the database: the oldest customer is the one.
-            key_to_id
-                .entry(format!("{prefix}:{key}"))
-                .and_modify(|e| *e = (*e).min(id))
-                .or_insert(id);
+        // 2. The existing customers these rows may be. A key the previous batch takes
+        // away from a customer may belong to another one: then that batch is waited for
+        // and the look-up made again.
+        let group_id = ctx.store.group_id;
+        let (mut key_to_id, mut existing) = look_up(svc, group_id, &valid).await?;
+        let stale = self.pending.as_ref().is_some_and(|p| {
+            !p.gone.is_empty()
+                && valid
+                    .iter()
+                    .any(|v| keys(&v.fields, None).iter().any(|k| p.gone.contains(k)))
+        });
+        if stale {
+            self.settle().await?;
+            (key_to_id, existing) = look_up(svc, group_id, &valid).await?;
         }
-        let mut matched: Vec<Id> = key_to_id.values().copied().collect();
-        matched.sort_unstable();
-        matched.dedup();
-        let existing: HashMap<Id, Customer> = svc
-            .db
-            .customers_by_ids(&matched)
-            .await?
+        let mut key_to: HashMap<String, Target> = key_to_id
             .into_iter()
-            .map(|c| (c.id, c))
+            .map(|(k, id)| (k, Target::Saved(id)))
             .collect();
+        if let Some(p) = &self.pending {
+            key_to.extend(p.keys.iter().map(|(k, t)| (k.clone(), *t)));
+        }
+        let known_fields = |t: Target| -> Option<CustomerFields> {
+            self.pending
+                .as_ref()
+                .and_then(|p| p.fields(t))
+                .or_else(|| match t {
+                    Target::Saved(id) => existing.get(&id).map(|c| &c.fields),
+                    Target::Writing(_) => None,
+                })
+                .cloned()
+        };
         let looked_up = std::time::Instant::now();
-        // 3. Fold the rows into slots: new customers or existing ones.
+        // 3. Fold the rows into slots: new customers or known ones.
         let mut slots: Vec<Slot> = Vec::new();
         let mut slot_keys: HashMap<String, usize> = HashMap::new();
-        let mut slot_of_existing: HashMap<Id, usize> = HashMap::new();
+        let mut slot_of_known: HashMap<Target, usize> = HashMap::new();
         for v in valid {
             let row_keys = keys(&v.fields, v.vin.as_deref());
             let mut in_batch: Vec<usize> = row_keys
                 .iter()
                 .filter_map(|k| slot_keys.get(k).copied())
                 .collect();
-            let mut in_db: Vec<Id> = row_keys
+            let mut in_db: Vec<Target> = row_keys
                 .iter()
-                .filter_map(|k| key_to_id.get(k).copied())
+                .filter_map(|k| key_to.get(k).copied())
                 .collect();
             in_batch.sort_unstable();
             in_batch.dedup();
-            in_db.sort_unstable();
+            in_db.sort_unstable_by_key(|t| match t {
+                Target::Saved(id) => (0, *id),
+                Target::Writing(i) => (1, *i as i64),
+            });
             in_db.dedup();
             // A customer of this batch already matched in the database is one target.
-            in_db.retain(|id| match slot_of_existing.get(id) {
+            in_db.retain(|t| match slot_of_known.get(t) {
                 Some(s) => {
                     if !in_batch.contains(s) {
                         in_batch.push(*s);
@@ -425,17 +527,17 @@ impl CustomerImport {
                     }
                 }
                 s
-            } else if let Some(&id) = in_db.first() {
+            } else if let Some(&t) = in_db.first() {
                 input.store_id = None;
-                let Some(c) = existing.get(&id).cloned() else {
+                let Some(old) = known_fields(t) else {
                     continue;
                 };
                 let fields = input
-                    .apply(Some(&c.fields), today)
-                    .unwrap_or_else(|_| c.fields.clone());
-                slot_of_existing.insert(c.id, slots.len());
+                    .apply(Some(&old), today)
+                    .unwrap_or_else(|_| old.clone());
+                slot_of_known.insert(t, slots.len());
                 slots.push(Slot {
-                    existing: Some(c),
+                    known: Some((t, old)),
                     fields,
                     keys: Vec::new(),
                 });
@@ -465,7 +567,7 @@ impl CustomerImport {
                 continue;
             } else {
                 slots.push(Slot {
-                    existing: None,
+                    known: None,
                     fields: v.fields,
                     keys: Vec::new(),
                 });
@@ -476,13 +578,12 @@ impl CustomerImport {
                 slots[slot].keys.push(k);
             }
         }
-        // 4. Count and write.
-        let mut out = CustomerBatch {
-            rows_done,
-            ..Default::default()
-        };
+        // 4. Count, and what this batch changes for the next one's look-ups.
+        let mut inserts: Vec<CustomerFields> = Vec::new();
+        let mut updates: Vec<(Target, CustomerFields, Vec<FieldChange>)> = Vec::new();
+        let mut gone: HashSet<String> = HashSet::new();
         for slot in slots {
-            match slot.existing {
+            match slot.known {
                 None => {
                     state.counts.inserted += 1;
                     if !ctx.write {
@@ -490,12 +591,15 @@ impl CustomerImport {
                             .created_customers
                             .extend(slot.keys.iter().map(|k| key_hash("", k)));
                     }
-                    out.inserts.push(slot.fields);
+                    inserts.push(slot.fields);
                 }
-                Some(c) => {
+                Some((t, old)) => {
                     // Matched again after an earlier batch of this file: a duplicate row.
-                    let again = !self.touched.insert(c.id);
-                    let ch = changes(&c.fields, &slot.fields);
+                    let again = match t {
+                        Target::Saved(id) => !self.touched.insert(id),
+                        Target::Writing(_) => true,
+                    };
+                    let ch = changes(&old, &slot.fields);
                     if again {
                         state.counts.merged += 1;
                     } else if ch.is_empty() {
@@ -504,34 +608,83 @@ impl CustomerImport {
                         state.counts.updated += 1;
                     }
                     if !ch.is_empty() {
-                        out.updates.push((c.id, slot.fields, ch));
+                        let now = keys(&slot.fields, None);
+                        gone.extend(keys(&old, None).into_iter().filter(|k| !now.contains(k)));
+                        updates.push((t, slot.fields, ch));
                     }
                 }
             }
         }
         let folded = std::time::Instant::now();
-        if let (true, Some(run_id)) = (ctx.write, ctx.run_id) {
-            out.counts = state.counts.minus(before);
-            out.problems = state.batch_problems.clone();
-            let decision = classify(&ClassFacts::default(), today, DEFAULT_LAPSE_MONTHS);
-            let ids = svc
-                .db
-                .write_customer_batch(
-                    run_id,
-                    &out,
-                    (decision.class.code(), &decision.reason),
-                    svc.clock.now(),
-                )
-                .await?;
-            // Found again by a later batch, these are duplicates of this file's rows.
-            self.touched.extend(ids);
+        let (true, Some(run_id)) = (ctx.write, ctx.run_id) else {
+            return Ok(());
+        };
+        // 5. The previous batch committed, its new customers have ids: this batch's
+        // changes to them can name them, and this batch is written in turn.
+        let previous = self.settle().await?;
+        let settled = std::time::Instant::now();
+        let resolve = |t: Target| -> Result<Id> {
+            match t {
+                Target::Saved(id) => Ok(id),
+                Target::Writing(i) => previous.get(i).copied().ok_or_else(|| {
+                    ServiceError::Internal("an import batch without its new customers".into())
+                }),
+            }
+        };
+        let mut out = CustomerBatch {
+            rows_done,
+            inserts,
+            counts: state.counts.minus(before),
+            problems: state.batch_problems.clone(),
+            ..Default::default()
+        };
+        for (t, fields, ch) in updates {
+            out.updates.push((resolve(t)?, fields, ch));
         }
+        let mut next_keys: HashMap<String, Target> = HashMap::new();
+        for (i, f) in out.inserts.iter().enumerate() {
+            next_keys.extend(keys(f, None).into_iter().map(|k| (k, Target::Writing(i))));
+        }
+        let mut updated = HashMap::with_capacity(out.updates.len());
+        for (k, (id, f, _)) in out.updates.iter().enumerate() {
+            next_keys.extend(
+                keys(f, None)
+                    .into_iter()
+                    .map(|key| (key, Target::Saved(*id))),
+            );
+            updated.insert(*id, k);
+        }
+        let batch = Arc::new(out);
+        let decision = classify(&ClassFacts::default(), today, DEFAULT_LAPSE_MONTHS);
+        let write = {
+            let (db, batch, now) = (svc.db.clone(), batch.clone(), svc.clock.now());
+            let delay = ctx.opts.test_write_delay;
+            tokio::spawn(async move {
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                db.write_customer_batch(
+                    run_id,
+                    &batch,
+                    (decision.class.code(), &decision.reason),
+                    now,
+                )
+                .await
+            })
+        };
+        self.pending = Some(Pending {
+            write,
+            batch,
+            keys: next_keys,
+            gone,
+            updated,
+        });
         // Where a batch's time goes (DEALERBASE_LOG=dealerbase_service::import=debug).
         tracing::debug!(
             rows_done,
             lookup_ms = (looked_up - started).as_millis() as u64,
             fold_ms = (folded - looked_up).as_millis() as u64,
-            write_ms = folded.elapsed().as_millis() as u64,
+            wait_ms = (settled - folded).as_millis() as u64,
             "customer import batch"
         );
         Ok(())

@@ -163,6 +163,10 @@ pub struct ImportOptions {
     pub lang: Lang,
     /// A run created beforehand (the upload page) that this import reports into.
     pub run_id: Option<Id>,
+    /// Tests only: each customer batch's write starts this much later, so that the next
+    /// batch is always looked up before the previous one commits.
+    #[doc(hidden)]
+    pub test_write_delay: Option<std::time::Duration>,
 }
 
 impl Default for ImportOptions {
@@ -176,6 +180,7 @@ impl Default for ImportOptions {
             batch_size: 10_000,
             lang: Lang::Zh,
             run_id: None,
+            test_write_delay: None,
         }
     }
 }
@@ -223,7 +228,8 @@ pub struct ImportSummary {
 #[derive(Debug, Clone)]
 pub(crate) struct Cell {
     pub field: &'static str,
-    pub header: String,
+    /// Shared by every row of the file (one allocation per column, not per cell).
+    pub header: std::sync::Arc<str>,
     pub value: String,
 }
 
@@ -252,7 +258,7 @@ impl SourceRow {
         self.cells
             .iter()
             .find(|c| c.field == field)
-            .map(|c| c.header.clone())
+            .map(|c| c.header.to_string())
             .unwrap_or_else(|| field.to_string())
     }
 }
@@ -494,7 +500,7 @@ impl Services {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Read>(1);
         let reader = Reader {
             columns,
-            headers,
+            headers: headers.iter().map(|h| h.as_str().into()).collect(),
             kind,
             skip,
             batch_size: opts.batch_size.max(1),
@@ -507,12 +513,24 @@ impl Services {
             .spawn(move || reader.run(source, tx))
             .map_err(|e| ServiceError::Internal(format!("starting the import reader: {e}")))?;
         let mut read_end: Option<(i64, &'static str)> = None;
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                Read::Batch(b) => self.run_batch(&ctx, &mut proc, b?, &mut state).await?,
-                Read::End { consumed, encoding } => read_end = Some((consumed, encoding)),
+        let looped: Result<()> = async {
+            while let Some(msg) = rx.recv().await {
+                match msg {
+                    Read::Batch(b) => self.run_batch(&ctx, &mut proc, b?, &mut state).await?,
+                    Read::End { consumed, encoding } => read_end = Some((consumed, encoding)),
+                }
             }
+            Ok(())
         }
+        .await;
+        // The last batch's write (customers write one batch while folding the next),
+        // waited for also when reading failed, so the run's state is settled either way.
+        let finished = match &mut proc {
+            Processor::Customers(c) => c.finish().await,
+            Processor::Records(_) => Ok(()),
+        };
+        looped?;
+        finished?;
         let Some((consumed, encoding)) = read_end else {
             return Err(ServiceError::Internal(
                 "the import reader stopped before the end of the file".into(),
@@ -616,7 +634,7 @@ enum Work {
 /// into batches (never splitting the rows of one work order) and validates customer rows.
 struct Reader {
     columns: Vec<Option<&'static str>>,
-    headers: Vec<String>,
+    headers: Vec<std::sync::Arc<str>>,
     kind: ImportKind,
     skip: i64,
     batch_size: usize,
@@ -632,7 +650,7 @@ impl Reader {
             self.columns
                 .iter()
                 .zip(&self.headers)
-                .filter_map(|(f, h)| f.map(|f| (f, h.clone())))
+                .filter_map(|(f, h)| f.map(|f| (f, h.to_string())))
                 .collect(),
         );
         let mut consumed: i64 = 0;
@@ -706,7 +724,7 @@ fn group_key(kind: ImportKind, row: &SourceRow) -> Option<String> {
 fn to_source_row(
     r: RowResult,
     columns: &[Option<&'static str>],
-    headers: &[String],
+    headers: &[std::sync::Arc<str>],
     consumed: &mut i64,
 ) -> Option<SourceRow> {
     match r {
@@ -731,7 +749,7 @@ fn to_source_row(
                 };
                 cells.push(Cell {
                     field,
-                    header: headers.get(i).cloned().unwrap_or_default(),
+                    header: headers.get(i).cloned().unwrap_or_else(|| "".into()),
                     value,
                 });
             }

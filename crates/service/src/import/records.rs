@@ -903,7 +903,7 @@ impl RecordImport {
             {
                 head.cells.push(super::Cell {
                     field,
-                    header: r.header(field),
+                    header: r.header(field).into(),
                     value: v.to_string(),
                 });
             }
