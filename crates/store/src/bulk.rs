@@ -606,5 +606,8 @@ mod tests {
         s.clear();
         copy_escape(&mut s, &Val::Null);
         assert_eq!(s, "\\N");
+        s.clear();
+        copy_escape(&mut s, &Val::Text("张伟 {\"a\"}".into()));
+        assert_eq!(s, "张伟 {\"a\"}");
     }
 }

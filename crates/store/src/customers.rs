@@ -501,7 +501,20 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use super::name_grams;
+    use super::{name_grams, pg_text_array};
+
+    #[test]
+    fn array_literals_keep_every_item_whole() {
+        let items: Vec<String> = ["张", "a,b", "{x}", "say \"hi\"", "a\\b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            pg_text_array(&items),
+            r#"{"张","a,b","{x}","say \"hi\"","a\\b"}"#
+        );
+        assert_eq!(pg_text_array(&[]), "{}");
+    }
 
     #[test]
     fn grams_cover_every_fragment_start() {

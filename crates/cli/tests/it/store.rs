@@ -103,6 +103,56 @@ async fn customers_search_by_name_fragment_mobile_plate_and_vin(t: &TestDb) {
 }
 both!(customers_search_by_name_fragment_mobile_plate_and_vin);
 
+/// A database whose name fragments are rows (before migration 22) keeps them: on
+/// PostgreSQL the migration folds them into the GIN-indexed array and drops the table.
+async fn fragments_written_before_migration_22_are_searchable_after_it(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let c = f
+        .svc
+        .create_customer(&f.manager1, &person("欧阳娜娜", "13712345678"))
+        .await
+        .expect("create");
+    if t.db.backend() == dealerbase_store::Backend::Postgres {
+        let id = c.customer.id;
+        let mut before = vec![
+            "DROP INDEX customer_name_grams".to_string(),
+            "ALTER TABLE customer DROP COLUMN name_grams".to_string(),
+            "CREATE TABLE customer_name_gram (gram TEXT NOT NULL, customer_id BIGINT NOT NULL, PRIMARY KEY (gram, customer_id))".to_string(),
+        ];
+        for g in dealerbase_store::name_grams("欧阳娜娜") {
+            before.push(format!(
+                "INSERT INTO customer_name_gram (gram, customer_id) VALUES ('{g}', {id})"
+            ));
+        }
+        before.push("DELETE FROM schema_migration WHERE version = 22".into());
+        for sql in &before {
+            t.db.execute_admin(sql).await.expect(sql);
+        }
+        t.db.migrate().await.expect("migration 22 again");
+    }
+    for q in ["阳娜", "娜", "欧阳娜娜"] {
+        let found = f
+            .svc
+            .list_customers(
+                &f.manager1,
+                &CustomerQuery {
+                    q: Some(q.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("search");
+        assert_eq!(
+            found.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![c.customer.id],
+            "{q}"
+        );
+    }
+    let (_, without, orphans) = t.db.customer_gram_integrity().await.expect("integrity");
+    assert_eq!((without, orphans), (0, 0));
+}
+both!(fragments_written_before_migration_22_are_searchable_after_it);
+
 async fn update_keeps_grams_in_step_and_paging_works(t: &TestDb) {
     let f = fixture(&t.db).await;
     let c = f
@@ -778,6 +828,40 @@ async fn demo_group_is_deterministic_and_realistic(t: &TestDb) {
         dealerbase_demo::generate(&t.db, &opts, |_| {}).await,
         Err(dealerbase_demo::DemoError::NotEmpty)
     ));
+    // Every demo customer has its name fragments (rows on SQLite, the array on PostgreSQL)
+    // and is found by a fragment of its name.
+    let (_, without, orphans) = t.db.customer_gram_integrity().await.expect("integrity");
+    assert_eq!((without, orphans), (0, 0));
+    let someone =
+        t.db.list_customers(
+            &dealerbase_store::Scope::Group { group_id: 1 },
+            &dealerbase_store::CustomerFilter {
+                per_page: 1,
+                page: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list")
+        .items
+        .remove(0);
+    let given: String = someone.name.chars().skip(1).collect();
+    let found =
+        t.db.list_customers(
+            &dealerbase_store::Scope::Group { group_id: 1 },
+            &dealerbase_store::CustomerFilter {
+                search: Some(dealerbase_store::SearchKey::Name(given.clone())),
+                per_page: 200,
+                page: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search");
+    assert!(
+        !found.items.is_empty() && found.items.iter().all(|c| c.name.contains(&given)),
+        "{given}"
+    );
     // Every class of DOMAIN.md appears.
     let admin = dealerbase_service::Actor::from_staff(
         &t.db
