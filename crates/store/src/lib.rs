@@ -56,6 +56,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A write given up before it committed (nothing of it is kept).
+    #[error("{0}")]
+    Abandoned(&'static str),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

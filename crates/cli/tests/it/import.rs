@@ -670,7 +670,7 @@ async fn each_batch_sees_what_the_batch_before_it_writes(t: &TestDb) {
         store_id: Some(f.store1),
         lang: Lang::En,
         batch_size: 1,
-        test_write_delay: Some(std::time::Duration::from_millis(150)),
+        test_write_delays: vec![std::time::Duration::from_millis(150)],
         ..Default::default()
     };
     let s = f
@@ -699,6 +699,153 @@ async fn each_batch_sees_what_the_batch_before_it_writes(t: &TestDb) {
     t.db.close().await;
 }
 both!(each_batch_sees_what_the_batch_before_it_writes);
+
+/// Batches commit in file order however long each takes: the first batch's write is held
+/// back while the ones after it are ready (on PostgreSQL the second one streams its new
+/// customers meanwhile). At no moment does the progress row count a row whose customer is
+/// not there — a kill then would make the rerun skip it — and it ends at the last row.
+async fn batches_commit_in_file_order(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("four.csv");
+    let mobiles: Vec<String> = (21..25).map(|i| format!("139000000{i}")).collect();
+    let mut csv = String::from("客户姓名,手机号码\n");
+    for (i, m) in mobiles.iter().enumerate() {
+        csv.push_str(&format!("客户{i},{m}\n"));
+    }
+    std::fs::write(&path, csv).expect("write");
+    let opts = ImportOptions {
+        store_id: Some(f.store1),
+        lang: Lang::En,
+        batch_size: 1,
+        test_write_delays: vec![
+            std::time::Duration::from_millis(700),
+            std::time::Duration::ZERO,
+        ],
+        ..Default::default()
+    };
+    let import = f.svc.import_customers(&f.admin, &path, &opts);
+    tokio::pin!(import);
+    let mut polls = 0;
+    let s = loop {
+        tokio::select! {
+            s = &mut import => break s.expect("import"),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {
+                if let Some(run) = t.db.latest_import_run().await.expect("run") {
+                    let there = t.db.customers_by_keys(1, &mobiles, &[]).await.expect("lookup").len() as i64;
+                    assert!(there >= run.rows_done, "progress at row {} with {there} customers written", run.rows_done);
+                    polls += 1;
+                }
+            }
+        }
+    };
+    assert!(polls > 10, "{polls} polls");
+    assert_eq!(counts(&s), [4, 4, 0, 0, 0, 0], "{s:#?}");
+    let run = t.db.latest_import_run().await.expect("run").expect("a run");
+    assert_eq!((run.rows_done, run.inserted), (4, 4));
+    t.db.close().await;
+}
+both!(batches_commit_in_file_order);
+
+/// A batch whose turn never comes (the batch before it failed) writes nothing, even the
+/// new customers it streamed beforehand with reserved ids (PostgreSQL); a batch whose
+/// reserved ids do not fit it is refused.
+async fn a_batch_without_its_turn_writes_nothing(t: &TestDb) {
+    use dealerbase_store::import::{CustomerBatch, ImportCounts, NewImportRun};
+    let f = fixture(&t.db).await;
+    let now = f.svc.clock.now();
+    let run =
+        t.db.create_import_run(
+            &NewImportRun {
+                kind: "customers",
+                file_name: "x.csv",
+                file_sha256: "00",
+                staff_id: None,
+                store_id: f.store1,
+                status: "running",
+                mode: "write",
+                sheet: None,
+                rows_total: None,
+            },
+            now,
+        )
+        .await
+        .expect("run");
+    let mobile = "13900000031".to_string();
+    let mut fields = customer_by_mobile_fields(&f, &mobile);
+    fields.name = "未写".into();
+    let batch = CustomerBatch {
+        inserts: vec![fields],
+        rows_done: 1,
+        counts: ImportCounts {
+            inserted: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    use dealerbase_domain::class::{ClassFacts, DEFAULT_LAPSE_MONTHS, classify};
+    let decision = classify(
+        &ClassFacts::default(),
+        f.svc.clock.today(),
+        DEFAULT_LAPSE_MONTHS,
+    );
+    let class = (decision.class.code(), decision.reason.as_str());
+    let reserved = t.db.reserve_customer_ids(1).await.expect("reserve");
+    assert_eq!(
+        reserved.is_some(),
+        t.db.backend() == dealerbase_store::Backend::Postgres
+    );
+    let r =
+        t.db.write_customer_batch(run.id, &batch, reserved.clone(), class, now, async {
+            false
+        })
+        .await;
+    assert!(
+        matches!(r, Err(dealerbase_store::StoreError::Abandoned(_))),
+        "{r:?}"
+    );
+    let after = t.db.import_run(run.id).await.expect("run");
+    assert_eq!((after.rows_done, after.inserted), (0, 0));
+    assert!(
+        t.db.customers_by_keys(1, &[mobile.clone()], &[])
+            .await
+            .expect("lookup")
+            .is_empty()
+    );
+    if t.db.backend() == dealerbase_store::Backend::Postgres {
+        let r =
+            t.db.write_customer_batch(run.id, &batch, Some(vec![]), class, now, async { true })
+                .await;
+        assert!(
+            matches!(r, Err(dealerbase_store::StoreError::Abandoned(_))),
+            "{r:?}"
+        );
+    }
+    // Its turn come, the same batch is written whole.
+    let ids =
+        t.db.write_customer_batch(run.id, &batch, reserved, class, now, async { true })
+            .await
+            .expect("write");
+    assert_eq!(customer_by_mobile(&t.db, &mobile).await.id, ids[0]);
+    let after = t.db.import_run(run.id).await.expect("run");
+    assert_eq!((after.rows_done, after.inserted), (1, 1));
+    t.db.close().await;
+}
+both!(a_batch_without_its_turn_writes_nothing);
+
+/// The fields of a new customer of store 1 with this mobile.
+fn customer_by_mobile_fields(
+    f: &crate::harness::Fixture,
+    mobile: &str,
+) -> dealerbase_store::CustomerFields {
+    let input = dealerbase_service::input::CustomerInput {
+        store_id: Some(f.store1),
+        name: Some("某".into()),
+        mobile: Some(mobile.into()),
+        ..Default::default()
+    };
+    input.apply(None, f.svc.clock.today()).expect("fields")
+}
 
 /// The benchmark file: a person with an ID number has it alone (IDs repeat only with
 /// the person's own repeated rows), so repeats are the documented 2 % and not strangers

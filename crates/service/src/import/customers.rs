@@ -108,8 +108,9 @@ fn keys(f: &CustomerFields, vin: Option<&str>) -> Vec<String> {
     k
 }
 
-/// A customer a row may be: saved in the database, or new in the batch still being
-/// written (by its place among that batch's inserts; the id comes back from the write).
+/// A customer a row may be: one with an id (saved in the database, or new in a batch
+/// being written whose ids were reserved), or new in the batch still being written (by its
+/// place among that batch's inserts; the id comes back from the write — SQLite).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Target {
     Saved(Id),
@@ -133,8 +134,10 @@ struct Pending {
     keys: HashMap<String, Target>,
     /// Keys a changed customer no longer has.
     gone: HashSet<String>,
-    /// Changed customers: their place in `batch.updates`.
+    /// Changed customers: their place in `batch.updates`; new customers with reserved
+    /// ids: their place in `batch.inserts`.
     updated: HashMap<Id, usize>,
+    inserted: HashMap<Id, usize>,
 }
 
 impl Pending {
@@ -142,7 +145,11 @@ impl Pending {
     fn fields(&self, t: Target) -> Option<&CustomerFields> {
         match t {
             Target::Writing(i) => self.batch.inserts.get(i),
-            Target::Saved(id) => self.updated.get(&id).map(|&k| &self.batch.updates[k].1),
+            Target::Saved(id) => self
+                .updated
+                .get(&id)
+                .map(|&k| &self.batch.updates[k].1)
+                .or_else(|| self.inserted.get(&id).map(|&k| &self.batch.inserts[k])),
         }
     }
 }
@@ -150,12 +157,23 @@ impl Pending {
 /// State of a customer import across batches.
 #[derive(Default)]
 pub(crate) struct CustomerImport {
-    /// Existing customers already matched by an earlier batch of this file: a later match
-    /// is a duplicate row of the file, counted as merged.
+    /// Existing customers already matched by an earlier batch of this file (and the new
+    /// customers of its batches): a later match is a duplicate row of the file, counted as
+    /// merged.
     touched: HashSet<Id>,
-    /// The previous batch, while the database writes it.
-    pending: Option<Pending>,
+    /// Batches the database is writing, oldest first: one at a time on SQLite (its ids
+    /// are assigned in the write), two on PostgreSQL, where ids are reserved beforehand and
+    /// the second batch streams its new customers while the first finishes.
+    pending: std::collections::VecDeque<Pending>,
+    /// Resolves when the newest batch handed to the database has committed (true) or
+    /// failed (false): the next batch's turn.
+    last_turn: Option<tokio::sync::oneshot::Receiver<bool>>,
+    /// Batches handed to the database so far.
+    written: usize,
 }
+
+/// Batches written at once when ids can be reserved beforehand.
+const WRITES_IN_FLIGHT: usize = 2;
 
 struct Valid {
     line: u64,
@@ -386,9 +404,9 @@ async fn look_up(
 }
 
 impl CustomerImport {
-    /// Waits for the previous batch's write; returns the ids of its new customers.
+    /// Waits for the oldest batch's write; returns the ids of its new customers.
     async fn settle(&mut self) -> Result<Vec<Id>> {
-        let Some(p) = self.pending.take() else {
+        let Some(p) = self.pending.pop_front() else {
             return Ok(Vec::new());
         };
         let ids = p
@@ -400,9 +418,22 @@ impl CustomerImport {
         Ok(ids)
     }
 
-    /// Waits for the last batch's write (called once the file is read, also after an error).
+    /// Waits for every batch being written; the first failure is the error.
+    async fn settle_all(&mut self) -> Result<()> {
+        let mut outcome = Ok(());
+        while !self.pending.is_empty() {
+            let r = self.settle().await;
+            if outcome.is_ok() {
+                outcome = r.map(|_| ());
+            }
+        }
+        outcome
+    }
+
+    /// Waits for the last batches' writes (called once the file is read, also after an
+    /// error).
     pub async fn finish(&mut self) -> Result<()> {
-        self.settle().await.map(|_| ())
+        self.settle_all().await
     }
 
     /// Looks a batch up and folds its rows into new and known customers while the
@@ -432,27 +463,29 @@ impl CustomerImport {
         // and the look-up made again.
         let group_id = ctx.store.group_id;
         let (mut key_to_id, mut existing) = look_up(svc, group_id, &valid).await?;
-        let stale = self.pending.as_ref().is_some_and(|p| {
+        let stale = self.pending.iter().any(|p| {
             !p.gone.is_empty()
                 && valid
                     .iter()
                     .any(|v| keys(&v.fields, None).iter().any(|k| p.gone.contains(k)))
         });
         if stale {
-            self.settle().await?;
+            self.settle_all().await?;
             (key_to_id, existing) = look_up(svc, group_id, &valid).await?;
         }
         let mut key_to: HashMap<String, Target> = key_to_id
             .into_iter()
             .map(|(k, id)| (k, Target::Saved(id)))
             .collect();
-        if let Some(p) = &self.pending {
+        // Oldest first: what a later batch writes wins.
+        for p in &self.pending {
             key_to.extend(p.keys.iter().map(|(k, t)| (k.clone(), *t)));
         }
         let known_fields = |t: Target| -> Option<CustomerFields> {
             self.pending
-                .as_ref()
-                .and_then(|p| p.fields(t))
+                .iter()
+                .rev()
+                .find_map(|p| p.fields(t))
                 .or_else(|| match t {
                     Target::Saved(id) => existing.get(&id).map(|c| &c.fields),
                     Target::Writing(_) => None,
@@ -619,9 +652,20 @@ impl CustomerImport {
         let (true, Some(run_id)) = (ctx.write, ctx.run_id) else {
             return Ok(());
         };
-        // 5. The previous batch committed, its new customers have ids: this batch's
-        // changes to them can name them, and this batch is written in turn.
-        let previous = self.settle().await?;
+        // 5. The new customers of the batches being written have ids: this batch's
+        // changes to them can name them. Where ids come from the write (SQLite) that is
+        // once the previous batch has committed; where they are reserved (PostgreSQL) the
+        // batch waits only while as many batches as may be written at once are.
+        let reserved = svc.db.reserve_customer_ids(inserts.len()).await?;
+        let in_flight = if reserved.is_some() {
+            WRITES_IN_FLIGHT
+        } else {
+            1
+        };
+        let mut previous = Vec::new();
+        while self.pending.len() >= in_flight {
+            previous = self.settle().await?;
+        }
         let settled = std::time::Instant::now();
         let resolve = |t: Target| -> Result<Id> {
             match t {
@@ -642,8 +686,18 @@ impl CustomerImport {
             out.updates.push((resolve(t)?, fields, ch));
         }
         let mut next_keys: HashMap<String, Target> = HashMap::new();
+        let mut inserted = HashMap::new();
         for (i, f) in out.inserts.iter().enumerate() {
-            next_keys.extend(keys(f, None).into_iter().map(|k| (k, Target::Writing(i))));
+            let t = match &reserved {
+                Some(ids) => {
+                    inserted.insert(ids[i], i);
+                    // Found again by a later batch: a duplicate of this file's rows.
+                    self.touched.insert(ids[i]);
+                    Target::Saved(ids[i])
+                }
+                None => Target::Writing(i),
+            };
+            next_keys.extend(keys(f, None).into_iter().map(|k| (k, t)));
         }
         let mut updated = HashMap::with_capacity(out.updates.len());
         for (k, (id, f, _)) in out.updates.iter().enumerate() {
@@ -658,26 +712,46 @@ impl CustomerImport {
         let decision = classify(&ClassFacts::default(), today, DEFAULT_LAPSE_MONTHS);
         let write = {
             let (db, batch, now) = (svc.db.clone(), batch.clone(), svc.clock.now());
-            let delay = ctx.opts.test_write_delay;
+            let delays = &ctx.opts.test_write_delays;
+            let delay = delays
+                .get(self.written.min(delays.len().saturating_sub(1)))
+                .copied();
+            self.written += 1;
+            // This batch's turn comes when the one before it has committed; the next
+            // batch's when this one has.
+            let before = self.last_turn.take();
+            let (done, turn) = tokio::sync::oneshot::channel();
+            self.last_turn = Some(turn);
             tokio::spawn(async move {
                 if let Some(d) = delay {
                     tokio::time::sleep(d).await;
                 }
-                db.write_customer_batch(
-                    run_id,
-                    &batch,
-                    (decision.class.code(), &decision.reason),
-                    now,
-                )
-                .await
+                let r = db
+                    .write_customer_batch(
+                        run_id,
+                        &batch,
+                        reserved,
+                        (decision.class.code(), &decision.reason),
+                        now,
+                        async move {
+                            match before {
+                                Some(before) => before.await.unwrap_or(false),
+                                None => true,
+                            }
+                        },
+                    )
+                    .await;
+                let _ = done.send(r.is_ok());
+                r
             })
         };
-        self.pending = Some(Pending {
+        self.pending.push_back(Pending {
             write,
             batch,
             keys: next_keys,
             gone,
             updated,
+            inserted,
         });
         // Where a batch's time goes (DEALERBASE_LOG=dealerbase_service::import=debug).
         tracing::debug!(

@@ -163,10 +163,11 @@ pub struct ImportOptions {
     pub lang: Lang,
     /// A run created beforehand (the upload page) that this import reports into.
     pub run_id: Option<Id>,
-    /// Tests only: each customer batch's write starts this much later, so that the next
-    /// batch is always looked up before the previous one commits.
+    /// Tests only: the write of the k-th customer batch starts `test_write_delays[k]` later
+    /// (the last value for every later batch), so that the next batch is looked up before
+    /// the previous one commits, or a batch is written before the one ahead of it.
     #[doc(hidden)]
-    pub test_write_delay: Option<std::time::Duration>,
+    pub test_write_delays: Vec<std::time::Duration>,
 }
 
 impl Default for ImportOptions {
@@ -180,7 +181,7 @@ impl Default for ImportOptions {
             batch_size: 10_000,
             lang: Lang::Zh,
             run_id: None,
-            test_write_delay: None,
+            test_write_delays: Vec::new(),
         }
     }
 }
