@@ -105,7 +105,7 @@ impl Db {
 
 impl NameGrams for sqlx::SqliteConnection {
     async fn write_name_grams(&mut self, names: &[(Id, &str)], fresh: bool) -> Result<()> {
-        use crate::bulk::{BulkConn, TableRows};
+        use crate::bulk::BulkConn;
         if !fresh {
             for chunk in names.chunks(1000) {
                 let ids: Vec<String> = chunk.iter().map(|(id, _)| id.to_string()).collect();
@@ -118,18 +118,23 @@ impl NameGrams for sqlx::SqliteConnection {
                     .await?;
             }
         }
-        let mut grams: Vec<(String, Id)> = names
-            .iter()
-            .flat_map(|(id, name)| name_grams(name).into_iter().map(move |g| (g, *id)))
-            .collect();
-        // In key order: each insert lands next to the previous one in the B-tree.
-        grams.sort_unstable();
-        let mut rows = TableRows::new("customer_name_gram", &["gram", "customer_id"]);
-        for (g, id) in grams {
-            rows.push([g.into(), id.into()]);
-        }
-        self.write_rows(&rows).await
+        self.write_rows(&name_gram_rows(names)).await
     }
+}
+
+/// The fragments of these names as rows of `customer_name_gram` (SQLite), in key order:
+/// each insert lands next to the previous one in the B-tree.
+pub(crate) fn name_gram_rows(names: &[(Id, &str)]) -> crate::bulk::TableRows {
+    let mut grams: Vec<(String, Id)> = names
+        .iter()
+        .flat_map(|(id, name)| name_grams(name).into_iter().map(move |g| (g, *id)))
+        .collect();
+    grams.sort_unstable();
+    let mut rows = crate::bulk::TableRows::new("customer_name_gram", &["gram", "customer_id"]);
+    for (g, id) in grams {
+        rows.push([g.into(), id.into()]);
+    }
+    rows
 }
 
 impl NameGrams for sqlx::PgConnection {

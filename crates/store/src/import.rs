@@ -8,7 +8,7 @@
 use crate::bulk::{
     BulkConn, RowUpdates, SqlType, TableRows, Val, sqlite_text_list, sqlite_values_rows,
 };
-use crate::customers::{NameGrams, name_grams_value};
+use crate::customers::{NameGrams, name_gram_rows, name_grams_value};
 use crate::model::{Customer, CustomerFields, Id};
 use crate::{Db, Pool, Result, StoreError, on_pool};
 use chrono::{DateTime, Utc};
@@ -99,6 +99,15 @@ pub struct CustomerBatch {
     pub rows_done: i64,
     pub counts: ImportCounts,
     pub problems: Vec<ImportProblem>,
+}
+
+/// The new customers of a batch as bulk rows ([`Db::new_customer_rows`]).
+#[derive(Debug)]
+pub struct NewCustomerRows {
+    reserved: Option<Vec<Id>>,
+    customers: TableRows,
+    /// The name fragments as rows of `customer_name_gram` (SQLite).
+    grams: Option<TableRows>,
 }
 
 /// A new run as the upload page or the CLI asks for it.
@@ -584,6 +593,59 @@ impl Db {
         Ok(Some(ids))
     }
 
+    /// The new customers of a batch as bulk rows, built before the batch is written (the
+    /// import builds them while the batch before it is being written). With ids reserved
+    /// (`reserve_customer_ids`, PostgreSQL, whose rows carry their name fragments) the rows
+    /// carry those ids; otherwise they are numbered from 0, with the name fragments as rows
+    /// of their own (SQLite), and the write moves them to the ids it assigns.
+    pub fn new_customer_rows(
+        &self,
+        inserts: &[CustomerFields],
+        reserved: Option<Vec<Id>>,
+        class: (&str, &str),
+        at: DateTime<Utc>,
+    ) -> Result<NewCustomerRows> {
+        let pg = matches!(self.pool, Pool::Postgres(_));
+        if reserved
+            .as_ref()
+            .is_some_and(|ids| ids.len() != inserts.len())
+        {
+            return Err(StoreError::Abandoned(
+                "reserved ids do not match the batch's new customers",
+            ));
+        }
+        let ids: Vec<Id> = match &reserved {
+            Some(ids) => ids.clone(),
+            None => (0..inserts.len() as i64).collect(),
+        };
+        let mut customers = TableRows::new("customer", CUSTOMER_INSERT_COLUMNS);
+        // On PostgreSQL the name fragments go into the customer row (see `NameGrams`).
+        if pg {
+            customers = customers.with_column("name_grams");
+        }
+        for (f, id) in inserts.iter().zip(&ids) {
+            let row = customer_row(*id, f, class, at);
+            if pg {
+                customers.push(row.into_iter().chain([name_grams_value(&f.name)]));
+            } else {
+                customers.push(row);
+            }
+        }
+        let grams = (!pg).then(|| {
+            let names: Vec<(Id, &str)> = inserts
+                .iter()
+                .zip(&ids)
+                .map(|(f, id)| (*id, f.name.as_str()))
+                .collect();
+            name_gram_rows(&names)
+        });
+        Ok(NewCustomerRows {
+            reserved,
+            customers,
+            grams,
+        })
+    }
+
     /// Writes one batch, its problems and the run's progress in one transaction: after a
     /// crash either the whole batch and its progress are there or neither is. Returns the
     /// ids of the new customers.
@@ -599,34 +661,22 @@ impl Db {
         &self,
         run_id: Id,
         batch: &CustomerBatch,
-        reserved: Option<Vec<Id>>,
-        class: (&str, &str),
+        rows: NewCustomerRows,
         at: DateTime<Utc>,
         turn: impl std::future::Future<Output = bool> + Send,
     ) -> Result<Vec<Id>> {
         let pg = matches!(self.pool, Pool::Postgres(_));
         let n = batch.inserts.len();
-        if reserved.as_ref().is_some_and(|ids| ids.len() != n) {
+        if rows.customers.len() != n {
             return Err(StoreError::Abandoned(
-                "reserved ids do not match the batch's new customers",
+                "new customer rows do not match the batch",
             ));
         }
-        let new_customers = |ids: &[Id]| {
-            let mut customers = TableRows::new("customer", CUSTOMER_INSERT_COLUMNS);
-            // On PostgreSQL the name fragments go into the customer row (see `NameGrams`).
-            if pg {
-                customers = customers.with_column("name_grams");
-            }
-            for (f, id) in batch.inserts.iter().zip(ids) {
-                let row = customer_row(*id, f, class, at);
-                if pg {
-                    customers.push(row.into_iter().chain([name_grams_value(&f.name)]));
-                } else {
-                    customers.push(row);
-                }
-            }
-            customers
-        };
+        let NewCustomerRows {
+            reserved,
+            mut customers,
+            mut grams,
+        } = rows;
         on_pool!(self, p => {
             let mut conn = p.acquire().await?;
             if !pg {
@@ -638,8 +688,11 @@ impl Db {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             let started = std::time::Instant::now();
             let early = reserved.is_some();
-            if let Some(ids) = &reserved {
-                tx.write_rows(&new_customers(ids)).await?;
+            if early {
+                tx.write_rows(&customers).await?;
+                if let Some(g) = &grams {
+                    tx.write_rows(g).await?;
+                }
             }
             let streamed = std::time::Instant::now();
             if !turn.await {
@@ -656,11 +709,18 @@ impl Db {
                 None if n == 0 => Vec::new(),
                 None => {
                     let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM customer").fetch_one(&mut *tx).await?;
-                    let ids: Vec<Id> = (max + 1..=max + n as i64).collect();
-                    tx.write_rows(&new_customers(&ids)).await?;
-                    ids
+                    // The rows are numbered from 0: moved to the ids after the largest.
+                    customers.shift_column(0, max + 1);
+                    tx.write_rows(&customers).await?;
+                    if let Some(g) = &mut grams {
+                        g.shift_column(1, max + 1);
+                        tx.write_rows(g).await?;
+                    }
+                    (max + 1..=max + n as i64).collect()
                 }
             };
+            drop(customers);
+            drop(grams);
             let inserted = std::time::Instant::now();
             // Changed customers: one statement per set of changed columns, which writes only
             // those columns (so only the indexes on them are maintained).
@@ -696,10 +756,6 @@ impl Db {
             let updated = std::time::Instant::now();
             tx.write_rows(&changes).await?;
             tx.write_name_grams(&renamed, false).await?;
-            if !pg {
-                let fresh: Vec<(Id, &str)> = batch.inserts.iter().zip(&ids).map(|(f, id)| (*id, f.name.as_str())).collect();
-                tx.write_name_grams(&fresh, true).await?;
-            }
             tx.write_rows(&problem_rows(run_id, &batch.problems)).await?;
             let written = std::time::Instant::now();
             tx.commit().await?;

@@ -748,8 +748,8 @@ async fn batches_commit_in_file_order(t: &TestDb) {
 both!(batches_commit_in_file_order);
 
 /// A batch whose turn never comes (the batch before it failed) writes nothing, even the
-/// new customers it streamed beforehand with reserved ids (PostgreSQL); a batch whose
-/// reserved ids do not fit it is refused.
+/// new customers it streamed beforehand with reserved ids (PostgreSQL); reserved ids or
+/// rows that do not fit the batch are refused.
 async fn a_batch_without_its_turn_writes_nothing(t: &TestDb) {
     use dealerbase_store::import::{CustomerBatch, ImportCounts, NewImportRun};
     let f = fixture(&t.db).await;
@@ -795,10 +795,15 @@ async fn a_batch_without_its_turn_writes_nothing(t: &TestDb) {
         reserved.is_some(),
         t.db.backend() == dealerbase_store::Backend::Postgres
     );
+    let rows = |reserved| t.db.new_customer_rows(&batch.inserts, reserved, class, now);
     let r =
-        t.db.write_customer_batch(run.id, &batch, reserved.clone(), class, now, async {
-            false
-        })
+        t.db.write_customer_batch(
+            run.id,
+            &batch,
+            rows(reserved.clone()).expect("rows"),
+            now,
+            async { false },
+        )
         .await;
     assert!(
         matches!(r, Err(dealerbase_store::StoreError::Abandoned(_))),
@@ -812,20 +817,32 @@ async fn a_batch_without_its_turn_writes_nothing(t: &TestDb) {
             .expect("lookup")
             .is_empty()
     );
-    if t.db.backend() == dealerbase_store::Backend::Postgres {
-        let r =
-            t.db.write_customer_batch(run.id, &batch, Some(vec![]), class, now, async { true })
-                .await;
-        assert!(
-            matches!(r, Err(dealerbase_store::StoreError::Abandoned(_))),
-            "{r:?}"
-        );
-    }
+    let r = rows(Some(vec![]));
+    assert!(
+        matches!(r, Err(dealerbase_store::StoreError::Abandoned(_))),
+        "{r:?}"
+    );
+    let other = CustomerBatch::default();
+    let r =
+        t.db.write_customer_batch(
+            run.id,
+            &other,
+            rows(reserved.clone()).expect("rows"),
+            now,
+            async { true },
+        )
+        .await;
+    assert!(
+        matches!(r, Err(dealerbase_store::StoreError::Abandoned(_))),
+        "{r:?}"
+    );
     // Its turn come, the same batch is written whole.
     let ids =
-        t.db.write_customer_batch(run.id, &batch, reserved, class, now, async { true })
-            .await
-            .expect("write");
+        t.db.write_customer_batch(run.id, &batch, rows(reserved).expect("rows"), now, async {
+            true
+        })
+        .await
+        .expect("write");
     assert_eq!(customer_by_mobile(&t.db, &mobile).await.id, ids[0]);
     let after = t.db.import_run(run.id).await.expect("run");
     assert_eq!((after.rows_done, after.inserted), (1, 1));

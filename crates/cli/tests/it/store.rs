@@ -799,6 +799,65 @@ async fn bulk_load_then_normal_inserts_continue_the_ids(t: &TestDb) {
 }
 both!(bulk_load_then_normal_inserts_continue_the_ids);
 
+/// Bulk rows go in as several statements (SQLite binds at most 256 rows a statement; the
+/// last one is shorter): every row arrives once, in order, with its dates, timestamps,
+/// yes/no values, empty cells and quoted text as written.
+async fn bulk_rows_arrive_whole_across_statements(t: &TestDb) {
+    let f = fixture(&t.db).await;
+    let mut rows = TableRows::new(
+        "customer",
+        &[
+            "id",
+            "store_id",
+            "kind",
+            "name",
+            "class",
+            "class_reason",
+            "created_at",
+            "updated_at",
+            "lunar_birthday",
+            "vip",
+            "birthday",
+            "address",
+        ],
+    );
+    let now = f.svc.clock.now();
+    let born = chrono::NaiveDate::from_ymd_opt(1985, 2, 28).expect("date");
+    for i in 1..=600i64 {
+        rows.push([
+            Val::I64(5000 + i),
+            f.store1.into(),
+            "individual".into(),
+            format!("批量{i} 'x' \\ \"y\"").into(),
+            "potential".into(),
+            "".into(),
+            now.into(),
+            now.into(),
+            (i % 2 == 0).into(),
+            (i % 3 == 0).into(),
+            (i % 5 != 0).then_some(born).into(),
+            (i % 7 == 0).then(|| format!("地址{i}")).into(),
+        ]);
+    }
+    t.db.bulk_insert(&[rows]).await.expect("bulk");
+    for i in [1i64, 255, 256, 257, 512, 513, 599, 600] {
+        let c = t.db.customer_unscoped(5000 + i).await.expect("loaded");
+        assert_eq!(c.fields.name, format!("批量{i} 'x' \\ \"y\""));
+        assert_eq!(c.fields.lunar_birthday, i % 2 == 0, "{i}");
+        assert_eq!(c.fields.vip, i % 3 == 0, "{i}");
+        assert_eq!(c.fields.birthday, (i % 5 != 0).then_some(born), "{i}");
+        assert_eq!(
+            c.fields.address,
+            (i % 7 == 0).then(|| format!("地址{i}")),
+            "{i}"
+        );
+        assert_eq!(c.created_at, now);
+    }
+    assert!(t.db.customer_unscoped(5000).await.is_err());
+    assert!(t.db.customer_unscoped(5601).await.is_err());
+}
+both!(bulk_rows_arrive_whole_across_statements);
+
 async fn demo_group_is_deterministic_and_realistic(t: &TestDb) {
     let opts = dealerbase_demo::DemoOptions {
         customers: 600,

@@ -662,6 +662,15 @@ impl CustomerImport {
         } else {
             1
         };
+        // The new customers' rows are built now, while the batches before are written.
+        let decision = classify(&ClassFacts::default(), today, DEFAULT_LAPSE_MONTHS);
+        let now = svc.clock.now();
+        let rows = svc.db.new_customer_rows(
+            &inserts,
+            reserved.clone(),
+            (decision.class.code(), &decision.reason),
+            now,
+        )?;
         let mut previous = Vec::new();
         while self.pending.len() >= in_flight {
             previous = self.settle().await?;
@@ -709,9 +718,8 @@ impl CustomerImport {
             updated.insert(*id, k);
         }
         let batch = Arc::new(out);
-        let decision = classify(&ClassFacts::default(), today, DEFAULT_LAPSE_MONTHS);
         let write = {
-            let (db, batch, now) = (svc.db.clone(), batch.clone(), svc.clock.now());
+            let (db, batch) = (svc.db.clone(), batch.clone());
             let delays = &ctx.opts.test_write_delays;
             let delay = delays
                 .get(self.written.min(delays.len().saturating_sub(1)))
@@ -727,19 +735,12 @@ impl CustomerImport {
                     tokio::time::sleep(d).await;
                 }
                 let r = db
-                    .write_customer_batch(
-                        run_id,
-                        &batch,
-                        reserved,
-                        (decision.class.code(), &decision.reason),
-                        now,
-                        async move {
-                            match before {
-                                Some(before) => before.await.unwrap_or(false),
-                                None => true,
-                            }
-                        },
-                    )
+                    .write_customer_batch(run_id, &batch, rows, now, async move {
+                        match before {
+                            Some(before) => before.await.unwrap_or(false),
+                            None => true,
+                        }
+                    })
                     .await;
                 let _ = done.send(r.is_ok());
                 r
