@@ -300,8 +300,8 @@ impl RowUpdates {
     }
 }
 
-/// A connection (or transaction) that can take a table of rows the fast way: literal
-/// multi-row INSERTs on SQLite, COPY on PostgreSQL. Lets other store modules write bulk
+/// A connection (or transaction) that can take a table of rows the fast way: bound
+/// multi-row INSERTs (prepared once per connection) on SQLite, COPY on PostgreSQL. Lets other store modules write bulk
 /// rows inside their own transactions (an import batch with its progress row).
 pub(crate) trait BulkConn {
     fn write_rows(&mut self, t: &TableRows) -> impl Future<Output = Result<()>> + Send;
