@@ -301,8 +301,9 @@ impl RowUpdates {
 }
 
 /// A connection (or transaction) that can take a table of rows the fast way: bound
-/// multi-row INSERTs (prepared once per connection) on SQLite, COPY on PostgreSQL. Lets other store modules write bulk
-/// rows inside their own transactions (an import batch with its progress row).
+/// multi-row INSERTs (prepared once per connection) on SQLite, COPY on PostgreSQL. Lets
+/// other store modules write bulk rows inside their own transactions (an import batch with
+/// its progress row).
 pub(crate) trait BulkConn {
     fn write_rows(&mut self, t: &TableRows) -> impl Future<Output = Result<()>> + Send;
     /// Updates rows by id: `UPDATE … FROM (VALUES …)` with literal rows on SQLite,

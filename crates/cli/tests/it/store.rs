@@ -738,23 +738,23 @@ async fn consents_assignments_and_relations(t: &TestDb) {
 }
 both!(consents_assignments_and_relations);
 
+/// The columns a bulk customer row of these tests needs at least.
+const BULK_CUSTOMER_COLUMNS: &[&str] = &[
+    "id",
+    "store_id",
+    "kind",
+    "name",
+    "class",
+    "class_reason",
+    "created_at",
+    "updated_at",
+    "lunar_birthday",
+    "vip",
+];
+
 async fn bulk_load_then_normal_inserts_continue_the_ids(t: &TestDb) {
     let f = fixture(&t.db).await;
-    let mut rows = TableRows::new(
-        "customer",
-        &[
-            "id",
-            "store_id",
-            "kind",
-            "name",
-            "class",
-            "class_reason",
-            "created_at",
-            "updated_at",
-            "lunar_birthday",
-            "vip",
-        ],
-    );
+    let mut rows = TableRows::new("customer", BULK_CUSTOMER_COLUMNS);
     let now = f.svc.clock.now();
     for i in 1..=3i64 {
         rows.push([
@@ -804,23 +804,9 @@ both!(bulk_load_then_normal_inserts_continue_the_ids);
 /// yes/no values, empty cells and quoted text as written.
 async fn bulk_rows_arrive_whole_across_statements(t: &TestDb) {
     let f = fixture(&t.db).await;
-    let mut rows = TableRows::new(
-        "customer",
-        &[
-            "id",
-            "store_id",
-            "kind",
-            "name",
-            "class",
-            "class_reason",
-            "created_at",
-            "updated_at",
-            "lunar_birthday",
-            "vip",
-            "birthday",
-            "address",
-        ],
-    );
+    let mut rows = TableRows::new("customer", BULK_CUSTOMER_COLUMNS)
+        .with_column("birthday")
+        .with_column("address");
     let now = f.svc.clock.now();
     let born = chrono::NaiveDate::from_ymd_opt(1985, 2, 28).expect("date");
     for i in 1..=600i64 {

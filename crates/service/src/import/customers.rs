@@ -134,9 +134,9 @@ struct Pending {
     keys: HashMap<String, Target>,
     /// Keys a changed customer no longer has.
     gone: HashSet<String>,
-    /// Changed customers: their place in `batch.updates`; new customers with reserved
-    /// ids: their place in `batch.inserts`.
+    /// Changed customers: their place in `batch.updates`.
     updated: HashMap<Id, usize>,
+    /// New customers whose ids were reserved: their place in `batch.inserts`.
     inserted: HashMap<Id, usize>,
 }
 
